@@ -1,0 +1,1 @@
+"""Plain functions that return the Kubernetes objects and files the stack applies."""
