@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import TYPE_PREFIX
+from components import TYPE_PREFIX, child_options
 from manifests import names, role
 from settings import Settings
 
@@ -42,8 +42,8 @@ class ReadOnlyRole(pulumi.ComponentResource):
     def __init__(self, name: str, settings: Settings,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE_PREFIX + "ReadOnlyRole", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        live = LiveCluster(f"{name}-live-cluster", settings, child)
+        child = child_options(self, opts)
+        live = LiveCluster(f"{name}-live-cluster", settings, pulumi.ResourceOptions(parent=self))
 
         if settings.role.mode == "patch":
             pulumi.log.info(
@@ -60,8 +60,7 @@ class ReadOnlyRole(pulumi.ComponentResource):
                 spec=manifest.apply(lambda m: m["spec"]),
                 # Deleting the patch would hand the whole atomic list back without us and
                 # could strand the role Grafana still logs in with: leave the Cluster as is.
-                opts=pulumi.ResourceOptions.merge(
-                    child, pulumi.ResourceOptions(retain_on_delete=True)),
+                opts=child_options(self, opts, retain_on_delete=True),
             )
         else:
             pulumi.log.info(

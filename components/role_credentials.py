@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import TYPE_PREFIX
+from components import TYPE_PREFIX, child_options
 from manifests import external_secrets
 from settings import Settings
 
@@ -34,6 +34,6 @@ class RoleCredentials(pulumi.ComponentResource):
         super().__init__(TYPE_PREFIX + "RoleCredentials", name, None, opts)
         manifest = external_secrets.role_credentials(settings)
         self.external_secret = external_secret(
-            f"{name}-external-secret", manifest, pulumi.ResourceOptions(parent=self))
+            f"{name}-external-secret", manifest, child_options(self, opts))
         self.secret_name = pulumi.Output.from_input(manifest["spec"]["target"]["name"])
         self.register_outputs({"secret_name": self.secret_name})

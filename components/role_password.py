@@ -6,7 +6,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_random as random
 
-from components import TYPE_PREFIX
+from components import TYPE_PREFIX, child_options
 from settings import SecretSettings
 
 # Letters, digits, '-' and '_' only: nothing Grafana's $-expansion, YAML, a URL or a shell
@@ -27,7 +27,7 @@ class RolePassword(pulumi.ComponentResource):
     def __init__(self, name: str, secret: SecretSettings,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE_PREFIX + "RolePassword", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
 
         # The keeper is the only input that can replace the password: changing
         # secret.rotation rotates it, and nothing else in the stack does.

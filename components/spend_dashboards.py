@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import TYPE_PREFIX
+from components import TYPE_PREFIX, child_options
 from manifests import dashboards
 from settings import Settings
 
@@ -27,7 +27,7 @@ class SpendDashboards(pulumi.ComponentResource):
                 manifest["metadata"]["name"],
                 metadata=manifest["metadata"],
                 data=manifest["data"],
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=child_options(self, opts),
             )
         self.config_maps = pulumi.Output.from_input(
             [dashboards.config_map_name(file_name) for file_name in files])

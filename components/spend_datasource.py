@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components import TYPE_PREFIX
+from components import TYPE_PREFIX, child_options
 from components.role_credentials import external_secret
 from manifests import external_secrets
 from settings import Settings
@@ -21,6 +21,6 @@ class SpendDatasource(pulumi.ComponentResource):
         super().__init__(TYPE_PREFIX + "SpendDatasource", name, None, opts)
         manifest = external_secrets.datasource_secret(settings)
         self.external_secret = external_secret(
-            f"{name}-external-secret", manifest, pulumi.ResourceOptions(parent=self))
+            f"{name}-external-secret", manifest, child_options(self, opts))
         self.secret_name = pulumi.Output.from_input(manifest["spec"]["target"]["name"])
         self.register_outputs({"secret_name": self.secret_name})
