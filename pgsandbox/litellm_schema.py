@@ -260,14 +260,19 @@ def create_migrated_template(
     return applied
 
 
-def clone_database(superuser_dsn: str, template: str, name: str) -> None:
-    """Create database `name` as a copy of `template` (a file copy, far faster than migrating)."""
+def clone_database(superuser_dsn: str, template: str, name: str, owner: str | None = None) -> None:
+    """Create database `name` as a copy of `template`, far faster than migrating again.
+
+    Pass the template's owner as `owner` to keep production's ownership: without it
+    the copy belongs to the superuser that creates it.
+    """
+    statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+        sql.Identifier(name), sql.Identifier(template)
+    )
+    if owner is not None:
+        statement += sql.SQL(" OWNER {}").format(sql.Identifier(owner))
     with psycopg.connect(superuser_dsn, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(template)
-            )
-        )
+        conn.execute(statement)
 
 
 def drop_database(superuser_dsn: str, name: str) -> None:

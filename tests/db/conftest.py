@@ -122,7 +122,7 @@ def litellm_db(
 ) -> Iterator[LiteLLMDatabase]:
     """A fresh migrated database per test, dropped afterwards (sessions included)."""
     name = f"litellm_test_{next(_database_numbers)}"
-    clone_database(pg_server.superuser_dsn(), litellm_template.name, name)
+    clone_database(pg_server.superuser_dsn(), litellm_template.name, name, owner=APP_OWNER)
     try:
         yield LiteLLMDatabase(server=pg_server, name=name, grafana_role=grafana_ro)
     finally:
