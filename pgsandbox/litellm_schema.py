@@ -20,7 +20,7 @@ roles.go `DatabaseRoleFromConfiguration`):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Protocol
@@ -58,6 +58,53 @@ class SupportsSuperuserDsn(Protocol):
     def superuser_dsn(self, dbname: str = "postgres") -> str: ...
 
     def dsn(self, user: str, password: str, dbname: str = "postgres") -> str: ...
+
+
+@dataclass(frozen=True)
+class RoleLogin:
+    """A role's name and the password it logs in with over TCP."""
+
+    name: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class LiteLLMDatabase:
+    """A migrated LiteLLM database on a server, with LiteLLM's role and Grafana's."""
+
+    server: SupportsSuperuserDsn
+    name: str
+    app: RoleLogin
+    """LiteLLM's own role, owner of the database and its tables."""
+    grafana: RoleLogin
+    """The read-only role Grafana logs in as."""
+
+    @property
+    def superuser_dsn(self) -> str:
+        """DSN of the superuser, over the Unix socket."""
+        return self.server.superuser_dsn(self.name)
+
+    @property
+    def app_dsn(self) -> str:
+        """DSN of LiteLLM's role, over TCP with its password."""
+        return self.server.dsn(self.app.name, self.app.password, self.name)
+
+    @property
+    def grafana_dsn(self) -> str:
+        """DSN of Grafana's role, over TCP with its password, as Grafana connects."""
+        return self.server.dsn(self.grafana.name, self.grafana.password, self.name)
+
+    def connect_superuser(self, autocommit: bool = True) -> psycopg.Connection:
+        """Connect as the superuser, e.g. to seed rows or inspect catalogs."""
+        return psycopg.connect(self.superuser_dsn, autocommit=autocommit)
+
+    def connect_app(self, autocommit: bool = True) -> psycopg.Connection:
+        """Connect as LiteLLM's role."""
+        return psycopg.connect(self.app_dsn, autocommit=autocommit)
+
+    def connect_grafana(self, autocommit: bool = True) -> psycopg.Connection:
+        """Connect as Grafana's role."""
+        return psycopg.connect(self.grafana_dsn, autocommit=autocommit)
 
 
 class MigrationFailed(RuntimeError):

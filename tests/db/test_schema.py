@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 import pytest
-from conftest import GRAFANA_PASSWORD, LiteLLMDatabase, MigratedTemplate
 
 from pgsandbox.litellm_schema import (
+    LiteLLMDatabase,
     cnpg_create_role_sql,
     migration_dirs,
     parse_cnpg_role,
@@ -88,7 +90,7 @@ DASHBOARD_COLUMNS["LiteLLM_DailyTagSpend"] = {"tag": "text", **_DAILY_COLUMNS}
 
 
 def test_every_migration_is_applied_in_directory_name_order(
-    litellm_template: MigratedTemplate,
+    litellm_template: Any,
 ) -> None:
     names = [d.name for d in migration_dirs()]
 
@@ -98,8 +100,7 @@ def test_every_migration_is_applied_in_directory_name_order(
 
 
 def test_migrations_build_the_columns_the_dashboards_read(litellm_db: LiteLLMDatabase) -> None:
-    dsn = litellm_db.server.superuser_dsn(litellm_db.name)
-    actual = table_columns(dsn, list(DASHBOARD_COLUMNS))
+    actual = table_columns(litellm_db.superuser_dsn, list(DASHBOARD_COLUMNS))
 
     found = {
         table: {column: actual.get(table, {}).get(column) for column in columns}
@@ -149,7 +150,8 @@ def test_grafana_ro_logs_in_over_tcp_with_its_password_only(litellm_db: LiteLLMD
         who = conn.execute("SELECT current_user, session_user").fetchone()
     assert who == ("grafana_ro", "grafana_ro")
 
-    wrong = litellm_db.server.dsn("grafana_ro", GRAFANA_PASSWORD + "x", litellm_db.name)
+    grafana = litellm_db.grafana
+    wrong = litellm_db.server.dsn(grafana.name, grafana.password + "x", litellm_db.name)
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(wrong)
 
