@@ -46,6 +46,7 @@ class Registration:
     custom: bool
     read_id: str | None = None
     retain_on_delete: bool = False
+    additional_secret_outputs: list[str] = field(default_factory=list)
     secret_paths: list[str] = field(default_factory=list)
 
 
@@ -126,6 +127,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 parent=request.parent, dependencies=list(request.dependencies),
                 custom=request.custom,
                 retain_on_delete=bool(request.retainOnDelete),
+                additional_secret_outputs=list(request.additionalSecretOutputs),
                 secret_paths=_secret_paths(_struct_to_python(request.object)),
             ))
         return response
@@ -183,10 +185,12 @@ def stack_config(stack: str) -> dict[str, Any]:
 
 
 def run_program(config: dict[str, Any], live_cluster_spec: dict[str, Any] | None = None,
-                stack: str = "lab", preview: bool = True) -> ProgramRun:
+                stack: str = "lab", preview: bool = True,
+                monitor: RecordingMonitor | None = None) -> ProgramRun:
     """Run `__main__.py` under mocks with a stack's config and return what it registered."""
-    monitor = RecordingMonitor(ClusterMocks(
-        EMPTY_CLUSTER_SPEC if live_cluster_spec is None else live_cluster_spec))
+    if monitor is None:
+        monitor = RecordingMonitor(ClusterMocks(
+            EMPTY_CLUSTER_SPEC if live_cluster_spec is None else live_cluster_spec))
     logs: list[str] = []
     logger = logging.getLogger(f"render.{stack}")
     logger.propagate = False
