@@ -1,0 +1,141 @@
+"""The password lives only in Secret Manager's version and Pulumi's encrypted state."""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+
+import yaml
+from hypothesis import given, settings as hypothesis_settings, strategies as st
+
+import render
+from manifests.datasource import PASSWORD_TEMPLATE
+from settings import load_settings
+from manifests import datasource
+
+P = "litellm-observability"
+
+
+def go_to_json(text: str) -> str:
+    """A Go string as sprig's toJson (encoding/json.Marshal) writes it, HTML escaping included."""
+    # Written out rather than json.dumps: Go escapes <, >, &, U+2028 and U+2029 and writes
+    # \b and \f as \u0008 and \u000c; the test must see exactly what ESO emits.
+    short = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    out = []
+    for char in text:
+        if char in short:
+            out.append(short[char])
+        elif ord(char) < 0x20 or char in "<>&\u2028\u2029":
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def eso_render(template: str, password: str) -> str:
+    """Render the datasource template as ESO's v2 engine does for this one expression."""
+    assert template.count("{{") == 1 and PASSWORD_TEMPLATE in template
+    return template.replace(PASSWORD_TEMPLATE, go_to_json(password.replace("$", "$$")))
+
+
+def grafana_expand(value: str, environment: dict[str, str]) -> str:
+    """Grafana's provisioning rule: `$$` is a literal `$`, `$NAME`/`${NAME}` read the env."""
+    def expand(part: str) -> str:
+        return re.sub(r"\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)",
+                      lambda m: environment.get(m.group(1) or m.group(2), ""), part)
+    return "$".join(expand(part) for part in value.split("$$"))
+
+
+def provisioned_password(password: str) -> str:
+    """What Grafana ends up using as the password, from the template through provisioning."""
+    template = datasource.provisioning_template(load_settings({}, "litellm-lab-4821"))
+    document = yaml.safe_load(eso_render(template, password))
+    raw = document["datasources"][0]["secureJsonData"]["password"]
+    return grafana_expand(raw, {"HOME": "/root", "PASSWORD": "leak"})
+
+
+PRINTABLE = st.text(
+    alphabet=st.one_of(st.sampled_from(string.printable),
+                       st.characters(codec="utf-8", exclude_categories=("Cs", "Cc"))),
+    min_size=1, max_size=64)
+
+
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(PRINTABLE)
+def test_any_printable_password_survives_template_yaml_and_grafana_expansion(password):
+    assert provisioned_password(password) == password
+
+
+def test_the_tricky_ones_explicitly():
+    for password in ["$HOME", "${PASSWORD}", "$$", "a$", "'\"", "x: y", "- [a]", "#c", "\\n",
+                     "{{ .x }}", "<&>", "tab\there", "line\nbreak", "\u2028"]:
+        assert provisioned_password(password) == password
+
+
+def test_the_grafana_emulation_would_catch_a_missing_escape():
+    template = datasource.provisioning_template(load_settings({}, "litellm-lab-4821"))
+    unescaped = template.replace(PASSWORD_TEMPLATE, go_to_json("pa${HOME}ss"))
+    raw = yaml.safe_load(unescaped)["datasources"][0]["secureJsonData"]["password"]
+    assert grafana_expand(raw, {"HOME": "/root"}) == "pa/rootss"
+
+
+def _all_strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _all_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _all_strings(item)
+
+
+def test_password_appears_nowhere_but_the_secret_version(lab_run, tmp_path):
+    password = render._fake_password("grafana-ro-password", {"keepers": {"rotation": "2026-12"}})
+    holders = [r.name for r in lab_run.resources
+               if any(password in text for text in _all_strings(r.inputs))]
+    assert holders == ["grafana-ro-version"]
+    assert lab_run.named("grafana-ro-version").secret_paths == ["secretData"]
+
+    assert not any(password in text for text in _all_strings(lab_run.outputs))
+    assert not any(password in line for line in lab_run.logs)
+    for obj in lab_run.kubernetes_objects():
+        assert password not in json.dumps(obj)
+
+    written = render.write_render(lab_run, tmp_path / "lab")
+    assert written
+    for path in written:
+        assert password not in path.read_text(encoding="utf-8"), path
+
+
+def test_generated_password_is_kept_secret_in_state(lab_run):
+    generator = lab_run.named("grafana-ro-password")
+    assert set(generator.additional_secret_outputs) >= {"result"}
+    assert lab_run.named("grafana-ro-version").secret_paths == ["secretData"]
+    assert lab_run.secret_outputs == set()
+
+
+def test_rotation_changes_only_the_password_and_its_version(lab_config):
+    before = render.run_program(lab_config)
+    lab_config[f"{P}:secret"]["rotation"] = "2027-01"
+    after = render.run_program(lab_config)
+
+    changed = [b.name for b, a in zip(before.resources, after.resources, strict=True)
+               if (b.type, b.name, b.inputs) != (a.type, a.name, a.inputs)]
+
+    assert changed == ["grafana-ro-password", "grafana-ro-version"]
+    assert after.named("grafana-ro-password").inputs["keepers"] == {"rotation": "2027-01"}
+    assert before.outputs == after.outputs
+
+
+def test_errors_never_echo_a_secret_value(lab_config):
+    lab_config[f"{P}:secret"]["rotation"] = "x" * 65
+    try:
+        render.run_program(lab_config)
+    except ValueError as error:
+        assert "secretData" not in str(error)
+        assert str(error).startswith(f"config {P}:secret.rotation = ")
+    else:
+        raise AssertionError("a 65-character rotation value must be refused")
