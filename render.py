@@ -214,7 +214,9 @@ def run_program(config: dict[str, Any], live_cluster_spec: dict[str, Any] | None
         outputs[name] = _sync_await(output.future())
         if _sync_await(output.is_secret()):
             secret_outputs.add(name)
-    return ProgramRun(monitor.registrations, outputs, secret_outputs, logs)
+    # Registrations arrive from several threads; sorting by URN makes every run read the same.
+    resources = sorted(monitor.registrations, key=lambda r: r.urn)
+    return ProgramRun(resources, outputs, secret_outputs, logs)
 
 
 class _ListHandler(logging.Handler):

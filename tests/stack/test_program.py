@@ -38,7 +38,7 @@ def _dashboard_config_maps():
 def test_lab_stack_registers_each_part_once_under_its_component(lab_run):
     registered = [(r.type, r.name, r.parent.split("::")[-1]) for r in lab_run.resources]
     stack = "litellm-observability-lab"
-    assert registered == [
+    assert sorted(registered) == sorted([
         ("litellm-observability:index:RolePassword", "grafana-ro", stack),
         ("random:index/randomPassword:RandomPassword", "grafana-ro-password", "grafana-ro"),
         ("gcp:secretmanager/secret:Secret", "grafana-ro-secret", "grafana-ro"),
@@ -55,7 +55,7 @@ def test_lab_stack_registers_each_part_once_under_its_component(lab_run):
          "litellm-spend"),
         ("litellm-observability:index:SpendDashboards", "litellm-spend", stack),
     ] + [("kubernetes:core/v1:ConfigMap", name, "litellm-spend")
-         for name in _dashboard_config_maps()]
+         for name in _dashboard_config_maps()])
 
 
 def test_password_is_generated_with_a_safe_alphabet_and_rotates_by_keeper(lab_run):
