@@ -294,3 +294,20 @@ def test_stack_outputs_name_everything_other_stacks_need(lab_run):
         "dashboardUids": {name: json.loads(text)["uid"] for name, text in files.items()},
     }
     assert lab_run.secret_outputs == set()
+
+
+def test_switching_to_database_role_writes_nothing_to_the_cluster(run_stack, lab_config):
+    analyst = {"name": "analyst", "login": True, "passwordSecret": {"name": "analyst-pw"}}
+    patched = run_stack(lab_config, live_cluster_spec={"managed": {"roles": [analyst]}})
+    applied_roles = patched.named("grafana-ro-cluster-patch").inputs["spec"]["managed"]["roles"]
+    # The patch is released without a call to the cluster, so the live list stays as applied.
+    assert patched.named("grafana-ro-cluster-patch").retain_on_delete is True
+
+    lab_config["litellm-observability:role"]["mode"] = "databaseRole"
+    switched = run_stack(lab_config, live_cluster_spec={"managed": {"roles": applied_roles}})
+
+    cluster_writes = [r for r in switched.resources
+                      if r.type.startswith("kubernetes:postgresql.cnpg.io/v1:Cluster")
+                      and r.read_id is None]
+    assert cluster_writes == []
+    assert switched.named("grafana-ro-live-cluster").read_id == "litellm/litellm-pg"
