@@ -228,6 +228,9 @@ class ThrowawayPostgres:
             "port": port,
             "unix_socket_directories": str(self.socket_dir),
             "password_encryption": "scram-sha-256",
+            # The SQLSTATE in every log line lets tests assert errors that libpq
+            # reports without one, such as a refused connection.
+            "log_line_prefix": "%m [%p] %e %u@%d ",
             **self._settings,
         }
         lines = [f"{name} = {_conf_value(value)}" for name, value in settings.items()]
