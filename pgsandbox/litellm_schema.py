@@ -319,6 +319,10 @@ def clone_database(superuser_dsn: str, template: str, name: str, owner: str | No
     if owner is not None:
         statement += sql.SQL(" OWNER {}").format(sql.Identifier(owner))
     with psycopg.connect(superuser_dsn, autocommit=True) as conn:
+        # PostgreSQL 15 made WAL_LOG the default, which writes every page of the copy
+        # to WAL; copying the files is about twice as fast for a test database.
+        if conn.info.server_version >= 150000:
+            statement += sql.SQL(" STRATEGY FILE_COPY")
         conn.execute(statement)
 
 
