@@ -1,0 +1,83 @@
+"""SQL fragments shared by every query: the widened range, the variable filters, the labels.
+
+The team, key and model variables use the custom All value `'__all'`, which Grafana
+inserts verbatim, so `'__all' IN ($team)` is a constant PostgreSQL folds away: with All
+selected a filter costs nothing, and keys missing from LiteLLM_VerificationToken
+(deleted ones) still count.
+"""
+
+from __future__ import annotations
+
+ALL_VALUE = "'__all'"
+"""The custom All value of the team, key and model variables (a SQL literal)."""
+
+FIRST_DAY = "date_trunc('day', $__timeFrom()::timestamp)"
+"""Midnight UTC of the day the range starts in (Grafana's literals are UTC, `Z`-suffixed)."""
+
+END_DAY = ("(date_trunc('day', $__timeTo()::timestamp - interval '1 microsecond')"
+           " + interval '1 day')")
+"""Midnight UTC after the last day the range reaches; a range ending at midnight stops there."""
+
+FIRST_DATE = f"to_char({FIRST_DAY}, 'YYYY-MM-DD')"
+END_DATE = f"to_char({END_DAY}, 'YYYY-MM-DD')"
+
+FAILED = "'failure'"
+"""LiteLLM's SpendLogs.status of a failed request; anything else (or NULL) is a success."""
+
+
+def all_selected(variable: str) -> str:
+    """True when the variable's All option is selected."""
+    return f"{ALL_VALUE} IN (${variable})"
+
+
+def key_name(token_table: str) -> str:
+    """A key's display name: its alias, else its masked name; never its hash.
+
+    LiteLLM stores `key_name` already abbreviated (`sk-...abcd`); it is masked again here
+    so that a full key written there by hand could not reach a panel either.
+    """
+    return (f"coalesce(nullif({token_table}.key_alias, ''), "
+            f"'sk-...' || right({token_table}.key_name, 4), '(unnamed key)')")
+
+
+def key_label(token_table: str) -> str:
+    """`key_name`, or a placeholder for spend whose key row no longer exists."""
+    return (f"CASE WHEN {token_table}.token IS NULL THEN '(deleted or unknown key)' "
+            f"ELSE {key_name(token_table)} END")
+
+
+def team_label(team_table: str, token_table: str) -> str:
+    """A key's team by alias, else by id; keys outside any team say so."""
+    return (f"coalesce(nullif({team_table}.team_alias, ''), {token_table}.team_id, "
+            "'(no team)')")
+
+
+def model_label(column: str) -> str:
+    """The model LiteLLM logged; calls without one (tool calls) are named as such."""
+    return f"coalesce(nullif({column}, ''), '(no model)')"
+
+
+def model_filter(column: str) -> str:
+    """The `$model` selection applied to a model column."""
+    return f"({all_selected('model')} OR {column} IN ($model))"
+
+
+def key_filter(column: str) -> str:
+    """The `$team` and `$key` selections applied to a hashed-key column.
+
+    A key belongs to the team LiteLLM_VerificationToken names now, and is picked by its
+    display name, which is what the key variable offers.
+    """
+    return (
+        f"({all_selected('team')} AND {all_selected('key')}\n"
+        f"      OR {column} IN (\n"
+        '        SELECT k.token FROM "LiteLLM_VerificationToken" k\n'
+        f"        WHERE ({all_selected('team')} OR k.team_id IN ($team))\n"
+        f"          AND ({all_selected('key')} OR {key_name('k')} IN ($key))))"
+    )
+
+
+def token_filter(token_table: str) -> str:
+    """The `$team` and `$key` selections applied to LiteLLM_VerificationToken rows."""
+    return (f"({all_selected('team')} OR {token_table}.team_id IN ($team))\n"
+            f"  AND ({all_selected('key')} OR {key_name(token_table)} IN ($key))")

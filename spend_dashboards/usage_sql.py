@@ -1,0 +1,187 @@
+"""The SQL of the spend dashboard: usage over a range of whole UTC days, two ways.
+
+Every range panel is a body that reads a `usage` relation with one row per key, model
+and UTC day (columns day, api_key, model, spend, prompt_tokens, completion_tokens,
+requests, failures). The dashboard feeds it from LiteLLM's daily table plus the requests
+LiteLLM has not flushed into it yet; the straightforward twin, which the tests and the
+benchmark compare against, feeds the same body from a scan of LiteLLM_SpendLogs.
+
+Ranges are widened to whole UTC days because LiteLLM keeps its daily rows per UTC day;
+summing the part of a day inside the range would mean scanning that day's raw logs, whose
+cost grows with request volume. Both twins widen the same way, so they agree exactly.
+"""
+
+from __future__ import annotations
+
+from spend_dashboards.filters import (
+    END_DATE,
+    END_DAY,
+    FAILED,
+    FIRST_DATE,
+    FIRST_DAY,
+    key_filter,
+    key_label,
+    model_filter,
+    model_label,
+    team_label,
+)
+
+USAGE_FROM_DAILY_TABLE = f"""usage AS (
+  -- Whole UTC days, as LiteLLM's writer aggregated them per key, model and day.
+  SELECT d.date::timestamp AS day, d.api_key, d.model, d.spend,
+         d.prompt_tokens, d.completion_tokens,
+         d.api_requests AS requests, d.failed_requests AS failures
+  FROM "LiteLLM_DailyUserSpend" d
+  WHERE d.date >= {FIRST_DATE} AND d.date < {END_DATE}
+    AND {model_filter('d.model')}
+    AND {key_filter('d.api_key')}
+  UNION ALL
+  -- Requests that started after the newest daily row was written are not in the daily
+  -- table yet. The constant lower bound lets the planner use the ("startTime") index.
+  SELECT date_trunc('day', l."startTime"), l.api_key, l.model, l.spend,
+         l.prompt_tokens, l.completion_tokens,
+         1, CASE WHEN l.status = {FAILED} THEN 1 ELSE 0 END
+  FROM "LiteLLM_SpendLogs" l
+  WHERE l."startTime" >= greatest({FIRST_DAY}, {END_DAY} - interval '2 days')
+    AND l."startTime" < {END_DAY}
+    AND l."startTime" > (
+      SELECT coalesce(max(w.updated_at), '-infinity')
+      FROM "LiteLLM_DailyUserSpend" w
+      WHERE w.date >= to_char({END_DAY} - interval '2 days', 'YYYY-MM-DD')
+        AND w.date < {END_DATE})
+    AND {model_filter('l.model')}
+    AND {key_filter('l.api_key')}
+)"""
+"""Usage from LiteLLM_DailyUserSpend, topped up from LiteLLM_SpendLogs for unflushed requests.
+
+The watermark is the newest `updated_at` among the daily rows of the range's last two
+days: LiteLLM's writer stamps a row when it flushes, after every request it counts
+started, so any request that started later is certainly not in the daily table. When
+the daily table has no rows for those two days, both days come from SpendLogs.
+"""
+
+USAGE_FROM_SPEND_LOGS = f"""usage AS (
+  SELECT date_trunc('day', l."startTime") AS day, l.api_key, l.model, l.spend,
+         l.prompt_tokens, l.completion_tokens,
+         1 AS requests, CASE WHEN l.status = {FAILED} THEN 1 ELSE 0 END AS failures
+  FROM "LiteLLM_SpendLogs" l
+  WHERE l."startTime" >= {FIRST_DAY} AND l."startTime" < {END_DAY}
+    AND {model_filter('l.model')}
+    AND {key_filter('l.api_key')}
+)"""
+"""The same usage read from every request in the range: the straightforward scan."""
+
+_KEY_AND_TEAM = """LEFT JOIN "LiteLLM_VerificationToken" k ON k.token = u.api_key
+LEFT JOIN "LiteLLM_TeamTable" t ON t.team_id = k.team_id"""
+
+TOTAL_SPEND = """SELECT coalesce(sum(u.spend), 0) AS "Spend"
+FROM usage u"""
+
+REQUESTS = """SELECT coalesce(sum(u.requests), 0) AS "Requests"
+FROM usage u"""
+
+FAILURE_RATE = """SELECT sum(u.failures)::float8 / nullif(sum(u.requests), 0) AS "Failure rate"
+FROM usage u"""
+
+TOKENS = """SELECT coalesce(sum(u.prompt_tokens + u.completion_tokens), 0) AS "Tokens"
+FROM usage u"""
+
+SPEND_PER_DAY = f"""series AS (
+  SELECT u.day,
+         CASE '$breakdown'
+           WHEN 'key' THEN {key_label('k')}
+           WHEN 'team' THEN {team_label('t', 'k')}
+           ELSE {model_label('u.model')}
+         END AS name,
+         sum(u.spend) AS spend
+  FROM usage u
+  {_KEY_AND_TEAM.replace(chr(10), chr(10) + '  ')}
+  GROUP BY 1, 2
+),
+leaders AS (
+  -- The ten largest get a series each; the rest share one, so the legend stays legible.
+  SELECT name FROM series GROUP BY name ORDER BY sum(spend) DESC, name LIMIT 10
+)
+SELECT $__timeGroupAlias(s.day, 1d),
+       CASE WHEN s.name IN (SELECT name FROM leaders) THEN s.name ELSE '(others)' END
+         AS metric,
+       sum(s.spend) AS "Spend"
+FROM series s
+GROUP BY 1, 2
+ORDER BY 1, 2"""
+
+SPEND_BY_MODEL = f"""SELECT {model_label('u.model')} AS "Model", sum(u.spend) AS "Spend"
+FROM usage u
+GROUP BY 1
+ORDER BY 2 DESC, 1"""
+
+SPEND_BY_KEY = f"""SELECT {key_label('k')} AS "Key", {team_label('t', 'k')} AS "Team",
+       sum(u.spend) AS "Spend", sum(u.requests) AS "Requests",
+       sum(u.tokens) AS "Tokens"
+FROM (
+  SELECT api_key, sum(spend) AS spend, sum(requests) AS requests,
+         sum(prompt_tokens + completion_tokens) AS tokens
+  FROM usage GROUP BY api_key
+) u
+{_KEY_AND_TEAM}
+GROUP BY 1, 2
+ORDER BY 3 DESC, 1, 2"""
+
+SPEND_BY_TEAM = f"""SELECT {team_label('t', 'k')} AS "Team", sum(u.spend) AS "Spend"
+FROM (SELECT api_key, sum(spend) AS spend FROM usage GROUP BY api_key) u
+{_KEY_AND_TEAM}
+GROUP BY 1
+ORDER BY 2 DESC, 1"""
+
+TOKENS_PER_DAY = """SELECT $__timeGroupAlias(u.day, 1d),
+       sum(u.prompt_tokens) AS "Prompt tokens",
+       sum(u.completion_tokens) AS "Completion tokens"
+FROM usage u
+GROUP BY 1
+ORDER BY 1"""
+
+TOKENS_BY_MODEL = f"""SELECT {model_label('u.model')} AS "Model",
+       sum(u.prompt_tokens) AS "Prompt tokens",
+       sum(u.completion_tokens) AS "Completion tokens"
+FROM usage u
+GROUP BY 1
+ORDER BY sum(u.prompt_tokens + u.completion_tokens) DESC, 1"""
+
+REQUESTS_PER_DAY = """SELECT $__timeGroupAlias(u.day, 1d),
+       sum(u.requests - u.failures) AS "Succeeded",
+       sum(u.failures) AS "Failed"
+FROM usage u
+GROUP BY 1
+ORDER BY 1"""
+
+FAILURE_RATE_PER_DAY = """SELECT $__timeGroupAlias(u.day, 1d),
+       sum(u.failures)::float8 / nullif(sum(u.requests), 0) AS "Failure rate"
+FROM usage u
+GROUP BY 1
+ORDER BY 1"""
+
+COST_PER_1K_TOKENS = f"""SELECT {model_label('u.model')} AS "Model",
+       sum(u.spend) / nullif(sum(u.prompt_tokens + u.completion_tokens), 0) * 1000
+         AS "Cost per 1K tokens",
+       sum(u.spend) AS "Spend",
+       sum(u.prompt_tokens + u.completion_tokens) AS "Tokens"
+FROM usage u
+GROUP BY 1
+ORDER BY 2 DESC NULLS LAST, 1"""
+
+
+def from_daily_table(body: str) -> str:
+    """The dashboard's SQL: `body` over usage from the daily table and unflushed logs."""
+    return _with_usage(USAGE_FROM_DAILY_TABLE, body)
+
+
+def from_spend_logs(body: str) -> str:
+    """The straightforward SQL: `body` over usage from scanning LiteLLM_SpendLogs."""
+    return _with_usage(USAGE_FROM_SPEND_LOGS, body)
+
+
+def _with_usage(usage: str, body: str) -> str:
+    # A body that starts with more CTEs (`name AS (`) continues the WITH list.
+    if body.startswith("SELECT"):
+        return f"WITH {usage}\n{body}"
+    return f"WITH {usage},\n{body}"
