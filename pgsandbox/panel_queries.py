@@ -1,107 +1,70 @@
-"""The SQL Grafana runs as grafana_ro: the source the load script and tests draw from.
+"""Every SQL query the spend dashboards make Grafana run, as Grafana would send it.
 
-`panel_queries()` is the one place to point at the dashboards' own panel and variable
-SQL once the `spend_dashboards` package provides it (with its Grafana macro expander).
-Until then it returns STAND-IN queries written here: a handful of representative
-spend aggregates over LiteLLM's tables, in the shape Grafana's PostgreSQL datasource
-runs them (macros expanded to literal UTC timestamps). They are not the dashboards.
+The load script and the least-privilege test take their queries from here, so both
+follow the dashboards: each panel target and query variable of `spend_dashboards`,
+expanded by its Grafana macro expander for a time range, with every variable at the
+value the dashboard opens with (All for team, key and model).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
-QUERY_SOURCE = "stand-in spend aggregates (pgsandbox.panel_queries), not the dashboards' SQL"
-"""What `panel_queries()` returns, for reports to state which queries they ran."""
+import spend_dashboards
+from spend_dashboards import grafana_sql
+
+DASHBOARD_DEFAULT_RANGE = timedelta(days=30)
+"""How far back the dashboards look when opened (their `time.from` is now-30d)."""
 
 
 @dataclass(frozen=True)
 class PanelQuery:
-    """One query Grafana sends: a panel target or a template variable."""
+    """One query Grafana sends: a panel target or a query variable."""
 
     title: str
+    """`<dashboard uid> / <panel title> / <refId>`; a variable's panel title is `$name`."""
     sql: str
-    """Ready to run: Grafana macros already expanded."""
+    """Ready to run: variables and macros expanded."""
 
 
 @dataclass(frozen=True)
 class TimeRange:
-    """The dashboard's time picker, as Grafana passes it to macros (UTC)."""
+    """The dashboard's time picker, as Grafana passes it to macros (naive UTC)."""
 
     start: datetime
     end: datetime
 
     @classmethod
-    def last(cls, hours: float, end: datetime | None = None) -> TimeRange:
-        """The range ending at `end` (default now, UTC) and `hours` long."""
+    def ending(cls, end: datetime | None = None,
+               length: timedelta = DASHBOARD_DEFAULT_RANGE) -> TimeRange:
+        """The range of `length` (default the dashboards' 30 days) ending at `end` (now)."""
         end = end or datetime.now(timezone.utc).replace(tzinfo=None)
-        return cls(start=end - timedelta(hours=hours), end=end)
+        return cls(start=end - length, end=end)
 
 
-_STAND_IN_TEMPLATES: tuple[tuple[str, str], ...] = (
-    ("Spend over time (stand-in)",
-     'SELECT $__timeGroupAlias("startTime", 3600), sum(spend) AS spend'
-     ' FROM "LiteLLM_SpendLogs" WHERE $__timeFilter("startTime") GROUP BY 1 ORDER BY 1'),
-    ("Top models by spend (stand-in)",
-     'SELECT model_group AS model, sum(spend) AS spend, count(*) AS requests'
-     ' FROM "LiteLLM_SpendLogs" WHERE $__timeFilter("startTime")'
-     " GROUP BY 1 ORDER BY 2 DESC LIMIT 10"),
-    ("Top keys by spend (stand-in)",
-     "SELECT coalesce(v.key_alias, v.key_name, 'unknown key') AS key, sum(s.spend) AS spend"
-     ' FROM "LiteLLM_SpendLogs" s LEFT JOIN "LiteLLM_VerificationToken" v'
-     ' ON v.token = s.api_key WHERE $__timeFilter(s."startTime")'
-     " GROUP BY 1 ORDER BY 2 DESC LIMIT 20"),
-    ("Spend by team (stand-in)",
-     "SELECT coalesce(t.team_alias, s.team_id, 'no team') AS team, sum(s.spend) AS spend"
-     ' FROM "LiteLLM_SpendLogs" s LEFT JOIN "LiteLLM_TeamTable" t ON t.team_id = s.team_id'
-     ' WHERE $__timeFilter(s."startTime") GROUP BY 1 ORDER BY 2 DESC'),
-    ("Tokens and failures by model (stand-in)",
-     "SELECT model_group AS model, sum(prompt_tokens) AS prompt_tokens,"
-     " sum(completion_tokens) AS completion_tokens,"
-     " count(*) FILTER (WHERE status = 'failure') AS failed_requests"
-     ' FROM "LiteLLM_SpendLogs" WHERE $__timeFilter("startTime") GROUP BY 1 ORDER BY 1'),
-    ("Daily team spend (stand-in)",
-     'SELECT date, sum(spend) AS spend FROM "LiteLLM_DailyTeamSpend"'
-     " WHERE date BETWEEN to_char($__timeFrom()::timestamp, 'YYYY-MM-DD')"
-     " AND to_char($__timeTo()::timestamp, 'YYYY-MM-DD') GROUP BY date ORDER BY date"),
-    ("Team budget use (stand-in)",
-     "SELECT coalesce(team_alias, team_id) AS team, spend, max_budget, budget_reset_at"
-     ' FROM "LiteLLM_TeamTable" WHERE max_budget > 0'
-     " ORDER BY spend / max_budget DESC LIMIT 20"),
-    ("Variable: model (stand-in)",
-     'SELECT DISTINCT model_group FROM "LiteLLM_DailyTeamSpend"'
-     " WHERE model_group IS NOT NULL ORDER BY 1"),
-)  # fmt: skip
-
-
-def expand_stand_in_macros(template: str, time_range: TimeRange) -> str:
-    """Expand the few Grafana macros the stand-ins use, as Grafana's datasource does."""
-    start = "'" + time_range.start.strftime("%Y-%m-%dT%H:%M:%SZ") + "'"
-    end = "'" + time_range.end.strftime("%Y-%m-%dT%H:%M:%SZ") + "'"
-    text = re.sub(r"\$__timeFilter\(([^)]+)\)", rf"\1 BETWEEN {start} AND {end}", template)
-    text = re.sub(
-        r"\$__timeGroupAlias\(([^,]+), (\d+)\)",
-        r'floor(extract(epoch from \1)/\2)*\2 AS "time"',
-        text,
-    )
-    return text.replace("$__timeFrom()", start).replace("$__timeTo()", end)
-
-
-def stand_in_queries(time_range: TimeRange) -> list[PanelQuery]:
-    """Representative spend queries, clearly not the dashboards', with macros expanded."""
-    return [
-        PanelQuery(title, expand_stand_in_macros(template, time_range))
-        for title, template in _STAND_IN_TEMPLATES
-    ]
+def _opening_selections(model: dict[str, Any]) -> dict[str, grafana_sql.Selection]:
+    # Grafana first runs a dashboard with each variable's saved `current` value.
+    return {
+        variable["name"]: grafana_sql.Selection.from_model(
+            variable, variable["current"]["value"]
+        )
+        for variable in model["templating"]["list"]
+        if variable["type"] in ("query", "custom")
+    }
 
 
 def panel_queries(time_range: TimeRange) -> list[PanelQuery]:
-    """Every panel and variable query Grafana runs as grafana_ro, macros expanded.
-
-    This is the seam for the dashboards' real SQL: once `spend_dashboards` exposes its
-    panel/variable queries and macro expander, return those here (and update
-    QUERY_SOURCE) so the load script and the least-privilege test follow.
-    """
-    return stand_in_queries(time_range)
+    """Every panel target and query variable of every dashboard, expanded for the range."""
+    models = {model["uid"]: model for model in spend_dashboards.build_all().values()}
+    selections = {uid: _opening_selections(model) for uid, model in models.items()}
+    return [
+        PanelQuery(
+            title=f"{record.dashboard_uid} / {record.panel_title} / {record.ref_id}",
+            sql=grafana_sql.expand(
+                record.sql, time_range.start, time_range.end, selections[record.dashboard_uid]
+            ),
+        )
+        for record in spend_dashboards.queries()
+    ]

@@ -6,10 +6,13 @@ SQLSTATE (InsufficientPrivilege is 42501), so a different failure fails the test
 
 from __future__ import annotations
 
+import hashlib
+
 import psycopg
 import pytest
 from psycopg import errors, sql
 
+import spend_dashboards
 from pgsandbox.litellm_schema import LiteLLMDatabase
 from pgsandbox.panel_queries import TimeRange, panel_queries
 
@@ -95,18 +98,27 @@ def test_grafana_ro_reads_every_litellm_table(litellm_db: LiteLLMDatabase) -> No
     assert spend == [("req-1", 0.25)]
 
 
-def test_every_panel_query_runs_as_grafana_ro(litellm_db: LiteLLMDatabase) -> None:
-    queries = panel_queries(TimeRange.last(hours=24))
+def test_every_panel_query_runs_as_grafana_ro_and_shows_no_token_hash(
+    litellm_db: LiteLLMDatabase,
+) -> None:
+    token_hash = hashlib.sha256(b"sk-live-key").hexdigest()
+    with litellm_db.connect_superuser() as conn:
+        _seed_one_request(conn, token_hash)
+    queries = panel_queries(TimeRange.ending())
 
+    cells: list[str] = []
     with litellm_db.connect_grafana() as conn:
         for query in queries:
-            conn.execute(query.sql).fetchall()
+            for row in conn.execute(query.sql).fetchall():
+                cells += [str(value) for value in row]
 
-    assert len(queries) > 0
+    assert len(queries) == len(spend_dashboards.queries())
+    assert "team-a-prod" in cells
+    assert [cell for cell in cells if token_hash in cell] == []
 
 
 def test_granting_table_privileges_grants_nothing(litellm_db: LiteLLMDatabase) -> None:
-    """GRANT on a table it can only read is not an error in PostgreSQL: it warns, changes nothing."""
+    """GRANT on a table it can only read is no error in PostgreSQL: it warns, changes nothing."""
     warnings: list[tuple[str | None, str | None]] = []
     with litellm_db.connect_superuser() as conn:
         acl_before = _spend_logs_acl(conn)
@@ -216,3 +228,38 @@ def _spend_logs_acl(conn: psycopg.Connection) -> tuple[object, ...] | None:
         "SELECT coalesce(relacl, acldefault('r', relowner))::text[] FROM pg_class"
         " WHERE oid = '\"LiteLLM_SpendLogs\"'::regclass"
     ).fetchone()
+
+
+def _seed_one_request(conn: psycopg.Connection, token_hash: str) -> None:
+    """One team, one key and one request, logged and aggregated as LiteLLM would."""
+    conn.execute(
+        'INSERT INTO "LiteLLM_TeamTable" (team_id, team_alias, max_budget, spend)'
+        " VALUES ('team-a', 'Team A', 100, 2.5)"
+    )
+    conn.execute(
+        'INSERT INTO "LiteLLM_VerificationToken" (token, key_name, key_alias, team_id, spend,'
+        " max_budget) VALUES (%s, 'sk-...abcd', 'team-a-prod', 'team-a', 2.5, 50)",
+        (token_hash,),
+    )
+    conn.execute(
+        'INSERT INTO "LiteLLM_SpendLogs" (request_id, call_type, api_key, spend, total_tokens,'
+        ' prompt_tokens, completion_tokens, "startTime", "endTime", model, model_group,'
+        " custom_llm_provider, team_id, status) VALUES ('req-1', 'acompletion', %s, 2.5,"
+        " 300, 200, 100, now() - interval '1 hour', now() - interval '1 hour',"
+        " 'gpt-4o-2024-08-06', 'gpt-4o', 'openai', 'team-a', 'success')",
+        (token_hash,),
+    )
+    for table, owner_column, owner in (
+        ("LiteLLM_DailyUserSpend", "user_id", "user-1"),
+        ("LiteLLM_DailyTeamSpend", "team_id", "team-a"),
+        ("LiteLLM_DailyTagSpend", "tag", "prod"),
+    ):
+        conn.execute(
+            sql.SQL(
+                "INSERT INTO {} (id, {}, date, api_key, model, model_group, custom_llm_provider,"
+                " prompt_tokens, completion_tokens, spend, api_requests, successful_requests,"
+                " updated_at) VALUES (gen_random_uuid()::text, %s, to_char(now(), 'YYYY-MM-DD'),"
+                " %s, 'gpt-4o-2024-08-06', 'gpt-4o', 'openai', 200, 100, 2.5, 1, 1, now())"
+            ).format(sql.Identifier(table), sql.Identifier(owner_column)),
+            (owner, token_hash),
+        )
