@@ -286,10 +286,10 @@ def create_app_owner(superuser_dsn: str, name: str, password: str) -> None:
         )
 
 
-def create_migrated_template(
+def create_migrated_database(
     server: SupportsSuperuserDsn, name: str, owner: str, owner_password: str
 ) -> list[str]:
-    """Create database `name` owned by `owner`, migrate it as `owner`, make it a template.
+    """Create database `name` owned by `owner` and apply LiteLLM's migrations as `owner`.
 
     Migrating as the owner over TCP, not as the superuser, gives LiteLLM's tables
     the owner they have in production, where LiteLLM migrates its own database.
@@ -301,7 +301,14 @@ def create_migrated_template(
                 sql.Identifier(name), sql.Identifier(owner)
             )
         )
-    applied = apply_migrations(server.dsn(owner, owner_password, name))
+    return apply_migrations(server.dsn(owner, owner_password, name))
+
+
+def create_migrated_template(
+    server: SupportsSuperuserDsn, name: str, owner: str, owner_password: str
+) -> list[str]:
+    """Create and migrate database `name` like `create_migrated_database`, as a template."""
+    applied = create_migrated_database(server, name, owner, owner_password)
     with psycopg.connect(server.superuser_dsn(), autocommit=True) as conn:
         conn.execute(sql.SQL("ALTER DATABASE {} IS_TEMPLATE true").format(sql.Identifier(name)))
     return applied

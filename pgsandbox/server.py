@@ -9,10 +9,13 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
+import psycopg
+from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 SEARCHED_INSTALL_ROOT = Path("/usr/lib/postgresql")
@@ -24,7 +27,11 @@ UNPRIVILEGED_OS_USER = "postgres"
 SUPERUSER = "postgres"
 """The bootstrap superuser; it can log in only over the Unix socket, without a password."""
 
-_FAST_UNSAFE_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+FAST_UNSAFE_SETTINGS = {"fsync": False, "synchronous_commit": False, "full_page_writes": False}
+"""What `durable=False` sets: no waiting for the disk, which a crash would punish."""
+
+DURABLE_SETTINGS = {"fsync": True, "synchronous_commit": True, "full_page_writes": True}
+"""PostgreSQL's defaults for the settings `durable=False` turns off."""
 _PORT_ATTEMPTS = 3
 _SETTINGS_FILE = "pgsandbox.conf"
 
@@ -105,7 +112,7 @@ class ThrowawayPostgres:
         self._settings: dict[str, str | int | bool] = {
             "max_connections": max_connections,
             "shared_buffers": shared_buffers,
-            **({} if durable else _FAST_UNSAFE_SETTINGS),
+            **({} if durable else FAST_UNSAFE_SETTINGS),
             **(settings or {}),
         }
         self._start_timeout_seconds = start_timeout_seconds
@@ -152,6 +159,43 @@ class ThrowawayPostgres:
             dbname=dbname,
             sslmode="disable",
         )
+
+    def apply_settings(self, settings: Mapping[str, str | int | bool]) -> None:
+        """Change settings on the running server (ALTER SYSTEM and a reload).
+
+        Only settings that a reload applies are accepted; e.g. a benchmark loads its
+        data fast and then measures with `DURABLE_SETTINGS`.
+        """
+        with psycopg.connect(self.superuser_dsn(), autocommit=True) as conn:
+            loaded_before = conn.execute("SELECT pg_conf_load_time()").fetchone()[0]
+            for name, value in settings.items():
+                conn.execute(
+                    sql.SQL("ALTER SYSTEM SET {} = {}").format(
+                        sql.Identifier(name), sql.SQL(_conf_value(value))
+                    )
+                )
+            conn.execute("SELECT pg_reload_conf()")
+
+        # The postmaster reloads asynchronously; a new session reports the load time
+        # of the files it started with, so wait (bounded) until that is the new one.
+        deadline = time.monotonic() + 10
+        while True:
+            with psycopg.connect(self.superuser_dsn(), autocommit=True) as conn:
+                loaded, pending = conn.execute(
+                    "SELECT pg_conf_load_time(), array(SELECT name FROM pg_settings"
+                    " WHERE pending_restart AND name = ANY(%s))",
+                    (list(settings),),
+                ).fetchone()
+            if loaded > loaded_before:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not reload its configuration within 10 s")
+            time.sleep(0.02)
+        if pending:
+            raise ValueError(
+                f"settings {pending} need a restart, which apply_settings does not do;"
+                " pass them to the ThrowawayPostgres constructor instead"
+            )
 
     def __enter__(self) -> ThrowawayPostgres:
         self.start()
