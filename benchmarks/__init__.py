@@ -1,0 +1,1 @@
+"""Benchmark commands: realistic LiteLLM spend data and timed dashboard queries."""
