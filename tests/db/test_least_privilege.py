@@ -206,7 +206,7 @@ def test_postgresql_14_public_schema_is_closed_by_the_documented_revoke(
         ).fetchone()
         conn.execute("DROP TABLE public.grafana_scratch")
 
-        # The statement the README tells operators of such databases to run.
+        # What an operator of such a database must run (for the README's security section).
         conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
 
     with litellm_db.connect_grafana() as conn:
