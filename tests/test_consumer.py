@@ -130,9 +130,3 @@ def test_consumer_refuses_another_contract_version(lab_outputs):
     assert str(refused.value) == (
         f"stack {SPEND_STACK} exports outputsVersion '2', but this program reads version 1; "
         "see docs/team.md (Outputs) for what changed")
-
-
-def test_consumer_fails_on_an_output_the_stack_does_not_export(lab_outputs):
-    outputs = {k: v for k, v in lab_outputs.items() if k != "dashboardUids"}
-    with pytest.raises(KeyError, match="dashboardUids"):
-        run_consumer(outputs)
