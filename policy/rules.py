@@ -12,17 +12,16 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import yaml
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
+    ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
 )
-
-ReportViolation = Callable[..., None]
 
 SECRET_TYPES = ("kubernetes:core/v1:Secret", "kubernetes:core/v1:SecretPatch")
 CONFIG_MAP_TYPES = ("kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:ConfigMapPatch")
@@ -91,7 +90,7 @@ def _stored_files(resource_type: str, props: Mapping[str, Any]) -> Iterator[tupl
 
 def datasources(text: str) -> list[Mapping[str, Any]]:
     """The datasources of a Grafana provisioning file; empty for any other text."""
-    # ESO templates are not YAML ({{ opens a flow mapping}}); each becomes a plain marker.
+    # An ESO template is not YAML (`{{` opens a flow mapping); each becomes a plain marker.
     try:
         document = yaml.safe_load(_ESO_TEMPLATE.sub(_TEMPLATE_MARK, text))
     except yaml.YAMLError:
