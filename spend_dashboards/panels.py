@@ -201,6 +201,7 @@ def table_panel(description: str, unit: str, columns: dict[str, str],
     panel = (
         table.Panel()
         .cell_height(common.TableCellHeight.SM)
+        .align(common.FieldTextAlignment.AUTO)
         .sort_by([common_builder.TableSortByFieldState().display_name(sort_by).desc(True)])
         .show_header(True)
     )

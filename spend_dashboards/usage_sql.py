@@ -1,10 +1,12 @@
 """The SQL of the spend dashboard: usage over a range of whole UTC days, two ways.
 
-Every range panel is a body that reads a `usage` relation with one row per key, model
-and UTC day (columns day, api_key, model, spend, prompt_tokens, completion_tokens,
-requests, failures). The dashboard feeds it from LiteLLM's daily table plus the requests
-LiteLLM has not flushed into it yet; the straightforward twin, which the tests and the
-benchmark compare against, feeds the same body from a scan of LiteLLM_SpendLogs.
+Every range panel is a body that reads a `usage` relation of spend per key, model and UTC
+day (columns day, api_key, model, spend, prompt_tokens, completion_tokens, requests,
+failures); bodies aggregate before they turn `day` into Grafana's time column, so the
+conversion runs once per day rather than once per row. The dashboard feeds `usage` from
+LiteLLM's daily table plus the requests LiteLLM has not flushed into it yet; the
+straightforward twin, which the tests and the benchmark compare against, feeds the same
+body from a scan of LiteLLM_SpendLogs.
 
 Ranges are widened to whole UTC days because LiteLLM keeps its daily rows per UTC day;
 summing the part of a day inside the range would mean scanning that day's raw logs, whose
@@ -14,11 +16,12 @@ cost grows with request volume. Both twins widen the same way, so they agree exa
 from __future__ import annotations
 
 from spend_dashboards.filters import (
-    END_DATE,
     END_DAY,
     FAILED,
     FIRST_DATE,
     FIRST_DAY,
+    LAST_DATE,
+    LAST_DAY,
     key_filter,
     key_label,
     model_filter,
@@ -28,36 +31,37 @@ from spend_dashboards.filters import (
 
 USAGE_FROM_DAILY_TABLE = f"""usage AS (
   -- Whole UTC days, as LiteLLM's writer aggregated them per key, model and day.
-  SELECT d.date::timestamp AS day, d.api_key, d.model, d.spend,
+  SELECT d.date AS day, d.api_key, d.model, d.spend,
          d.prompt_tokens, d.completion_tokens,
          d.api_requests AS requests, d.failed_requests AS failures
   FROM "LiteLLM_DailyUserSpend" d
-  WHERE d.date >= {FIRST_DATE} AND d.date < {END_DATE}
+  WHERE d.date BETWEEN {FIRST_DATE} AND {LAST_DATE}
     AND {model_filter('d.model')}
     AND {key_filter('d.api_key')}
   UNION ALL
   -- Requests that started after the newest daily row was written are not in the daily
   -- table yet. The constant lower bound lets the planner use the ("startTime") index.
-  SELECT date_trunc('day', l."startTime"), l.api_key, l.model, l.spend,
+  SELECT to_char(l."startTime", 'YYYY-MM-DD'), l.api_key, l.model, l.spend,
          l.prompt_tokens, l.completion_tokens,
          1, CASE WHEN l.status = {FAILED} THEN 1 ELSE 0 END
   FROM "LiteLLM_SpendLogs" l
-  WHERE l."startTime" >= greatest({FIRST_DAY}, {END_DAY} - interval '2 days')
+  WHERE l."startTime" >= greatest({FIRST_DAY}, {LAST_DAY} - interval '1 day')
     AND l."startTime" < {END_DAY}
-    AND l."startTime" > (
-      SELECT coalesce(max(w.updated_at), '-infinity')
-      FROM "LiteLLM_DailyUserSpend" w
-      WHERE w.date >= to_char({END_DAY} - interval '2 days', 'YYYY-MM-DD')
-        AND w.date < {END_DATE})
+    AND l."startTime" > coalesce(
+      (SELECT max(w.updated_at) FROM "LiteLLM_DailyUserSpend" w
+       WHERE w.date = {LAST_DATE}),
+      (SELECT max(w.updated_at) FROM "LiteLLM_DailyUserSpend" w
+       WHERE w.date = to_char({LAST_DAY} - interval '1 day', 'YYYY-MM-DD')),
+      '-infinity')
     AND {model_filter('l.model')}
     AND {key_filter('l.api_key')}
 )"""
 """Usage from LiteLLM_DailyUserSpend, topped up from LiteLLM_SpendLogs for unflushed requests.
 
-The watermark is the newest `updated_at` among the daily rows of the range's last two
-days: LiteLLM's writer stamps a row when it flushes, after every request it counts
-started, so any request that started later is certainly not in the daily table. When
-the daily table has no rows for those two days, both days come from SpendLogs.
+The watermark is the newest `updated_at` among the daily rows of the range's last day, or
+of the day before when the last has none yet: LiteLLM's writer stamps a row when it
+flushes, after every request it counts started, so a request that started later is not
+in the daily table. With no daily rows for either day, both days come from SpendLogs.
 """
 
 USAGE_FROM_SPEND_LOGS = f"""usage AS (
@@ -86,29 +90,37 @@ FROM usage u"""
 TOKENS = """SELECT coalesce(sum(u.prompt_tokens + u.completion_tokens), 0) AS "Tokens"
 FROM usage u"""
 
-SPEND_PER_DAY = f"""series AS (
-  SELECT u.day,
+SPEND_PER_DAY = f"""per_source AS (
+  -- Sum per day and model, or per day and key, before naming keys and teams.
+  SELECT u.day, CASE WHEN '$breakdown' = 'model' THEN u.model ELSE u.api_key END AS source,
+         sum(u.spend) AS spend
+  FROM usage u
+  GROUP BY 1, 2
+),
+series AS (
+  SELECT s.day,
          CASE '$breakdown'
            WHEN 'key' THEN {key_label('k')}
            WHEN 'team' THEN {team_label('t', 'k')}
-           ELSE {model_label('u.model')}
+           ELSE {model_label('s.source')}
          END AS name,
-         sum(u.spend) AS spend
-  FROM usage u
-  {_KEY_AND_TEAM.replace(chr(10), chr(10) + '  ')}
+         sum(s.spend) AS spend
+  FROM per_source s
+  LEFT JOIN "LiteLLM_VerificationToken" k ON '$breakdown' <> 'model' AND k.token = s.source
+  LEFT JOIN "LiteLLM_TeamTable" t ON t.team_id = k.team_id
   GROUP BY 1, 2
 ),
 leaders AS (
   -- The ten largest get a series each; the rest share one, so the legend stays legible.
   SELECT name FROM series GROUP BY name ORDER BY sum(spend) DESC, name LIMIT 10
 )
-SELECT $__timeGroupAlias(s.day, 1d),
+SELECT $__timeGroupAlias(s.day::timestamp, 1d),
        CASE WHEN s.name IN (SELECT name FROM leaders) THEN s.name ELSE '(others)' END
          AS metric,
        sum(s.spend) AS "Spend"
 FROM series s
-GROUP BY 1, 2
-ORDER BY 1, 2"""
+GROUP BY s.day, 2
+ORDER BY s.day, 2"""
 
 SPEND_BY_MODEL = f"""SELECT {model_label('u.model')} AS "Model", sum(u.spend) AS "Spend"
 FROM usage u
@@ -133,12 +145,12 @@ FROM (SELECT api_key, sum(spend) AS spend FROM usage GROUP BY api_key) u
 GROUP BY 1
 ORDER BY 2 DESC, 1"""
 
-TOKENS_PER_DAY = """SELECT $__timeGroupAlias(u.day, 1d),
+TOKENS_PER_DAY = """SELECT $__timeGroupAlias(u.day::timestamp, 1d),
        sum(u.prompt_tokens) AS "Prompt tokens",
        sum(u.completion_tokens) AS "Completion tokens"
 FROM usage u
-GROUP BY 1
-ORDER BY 1"""
+GROUP BY u.day
+ORDER BY u.day"""
 
 TOKENS_BY_MODEL = f"""SELECT {model_label('u.model')} AS "Model",
        sum(u.prompt_tokens) AS "Prompt tokens",
@@ -147,18 +159,18 @@ FROM usage u
 GROUP BY 1
 ORDER BY sum(u.prompt_tokens + u.completion_tokens) DESC, 1"""
 
-REQUESTS_PER_DAY = """SELECT $__timeGroupAlias(u.day, 1d),
-       sum(u.requests - u.failures) AS "Succeeded",
+REQUESTS_PER_DAY = """SELECT $__timeGroupAlias(u.day::timestamp, 1d),
+       sum(u.requests) - sum(u.failures) AS "Succeeded",
        sum(u.failures) AS "Failed"
 FROM usage u
-GROUP BY 1
-ORDER BY 1"""
+GROUP BY u.day
+ORDER BY u.day"""
 
-FAILURE_RATE_PER_DAY = """SELECT $__timeGroupAlias(u.day, 1d),
+FAILURE_RATE_PER_DAY = """SELECT $__timeGroupAlias(u.day::timestamp, 1d),
        sum(u.failures)::float8 / nullif(sum(u.requests), 0) AS "Failure rate"
 FROM usage u
-GROUP BY 1
-ORDER BY 1"""
+GROUP BY u.day
+ORDER BY u.day"""
 
 COST_PER_1K_TOKENS = f"""SELECT {model_label('u.model')} AS "Model",
        sum(u.spend) / nullif(sum(u.prompt_tokens + u.completion_tokens), 0) * 1000
