@@ -1,0 +1,239 @@
+"""A small LiteLLM database whose right answers are known by construction.
+
+Three teams, a budget table with and without a max_budget, keys of every budget kind
+(own budget, budget from budget_id, none, over budget, zero, expired), a deleted key,
+requests on four UTC days including exactly at midnight and a millisecond before it,
+failures, a tool call without a model, and the last minutes of today only in
+LiteLLM_SpendLogs, as when LiteLLM has not flushed them into its daily table yet.
+
+Every spend is a sum of powers of two, so totals are exact in floating point whichever
+order PostgreSQL adds them in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import psycopg
+
+FLUSHED_AT = datetime(2026, 3, 10, 11, 55)
+"""LiteLLM's last flush into LiteLLM_DailyUserSpend; requests starting later are log-only."""
+
+
+def token(name: str) -> str:
+    """The hashed token LiteLLM stores for a key: SHA-256 of the secret, as hex."""
+    return hashlib.sha256(f"sk-seed-secret-{name}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Team:
+    team_id: str
+    alias: str | None
+    max_budget: float | None
+    spend: float
+    budget_duration: str | None = None
+    budget_reset_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Budget:
+    budget_id: str
+    max_budget: float | None
+    budget_duration: str | None = None
+    budget_reset_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    """How the tests refer to the key; its token is derived from it."""
+    alias: str | None
+    key_name: str | None
+    team_id: str | None
+    spend: float
+    max_budget: float | None = None
+    budget_id: str | None = None
+    budget_duration: str | None = None
+    budget_reset_at: datetime | None = None
+    expires: datetime | None = None
+    user_id: str = "user-1"
+
+    @property
+    def token(self) -> str:
+        return token(self.name)
+
+
+@dataclass(frozen=True)
+class Request:
+    request_id: str
+    start: datetime
+    key: str
+    """A key's name, or DELETED_KEY for a key no longer in LiteLLM_VerificationToken."""
+    model: str
+    spend: float
+    prompt_tokens: int
+    completion_tokens: int
+    failed: bool = False
+    provider: str = "openai"
+
+
+DELETED_KEY = "deleted-key"
+
+TEAMS = [
+    Team("team-research", "Research", 100.0, 40.0, "30d", datetime(2026, 4, 1)),
+    Team("team-support", "Support", 50.0, 55.0, "7d", datetime(2026, 3, 14)),
+    Team("team-ops", None, None, 12.0),
+]
+
+BUDGETS = [
+    Budget("tier-small", 10.0, "1d", datetime(2026, 3, 11)),
+    Budget("limits-only", None),
+]
+
+KEYS = [
+    Key("research-bot", "research-bot", "sk-...r1ab", "team-research", spend=5.0,
+        max_budget=20.0, budget_duration="7d", budget_reset_at=datetime(2026, 3, 15)),
+    Key("tiered", None, "sk-...wxyz", "team-research", spend=7.5, budget_id="tier-small"),
+    Key("support-bot", "support-bot", "sk-...s3cd", "team-support", spend=6.0,
+        max_budget=4.0, budget_duration="30d", budget_reset_at=datetime(2026, 4, 1)),
+    Key("batch-jobs", "batch-jobs", "sk-...b4ef", None, spend=30.0),
+    Key("limits-only", "limits-only", "sk-...l5gh", "team-ops", spend=0.5,
+        budget_id="limits-only"),
+    Key("expired", "expired-key", "sk-...e6ij", "team-research", spend=2.0, max_budget=1.0,
+        expires=datetime(2000, 1, 1)),
+    # A full secret stored in key_name by hand: the dashboards must still mask it.
+    Key("zero-budget", "", "sk-live-1234567890abcdef", "team-ops", spend=0.0, max_budget=0.0),
+]
+
+MIDNIGHT_BEFORE = timedelta(milliseconds=1)
+
+REQUESTS = [
+    Request("r01", datetime(2026, 3, 8) - MIDNIGHT_BEFORE, "research-bot", "gpt-4o", 1.0, 100, 50),
+    Request("r02", datetime(2026, 3, 8), "research-bot", "gpt-4o", 2.0, 200, 100),
+    Request("r03", datetime(2026, 3, 8, 10), "tiered", "claude-3-5-sonnet", 0.5, 40, 10,
+            provider="anthropic"),
+    # Same key, model and day through another provider: a second daily row.
+    Request("r04", datetime(2026, 3, 8, 10, 30), "tiered", "claude-3-5-sonnet", 0.5, 40, 10,
+            provider="bedrock"),
+    Request("r05", datetime(2026, 3, 8, 11), "support-bot", "gpt-4o", 0.0, 30, 0, failed=True),
+    Request("r06", datetime(2026, 3, 9) - MIDNIGHT_BEFORE, "batch-jobs", "gpt-4o-mini", 0.25,
+            1000, 500),
+    Request("r07", datetime(2026, 3, 9), "support-bot", "claude-3-5-sonnet", 4.0, 400, 200,
+            provider="anthropic"),
+    Request("r08", datetime(2026, 3, 9, 12), DELETED_KEY, "gpt-4o", 8.0, 800, 400),
+    Request("r09", datetime(2026, 3, 9, 13), "limits-only", "gpt-4o-mini", 0.0, 10, 0,
+            failed=True),
+    Request("r10", datetime(2026, 3, 9, 14), "batch-jobs", "", 0.75, 0, 0, provider=""),
+    Request("r11", datetime(2026, 3, 10, 1), "research-bot", "claude-3-5-sonnet", 3.0, 300, 150,
+            provider="anthropic"),
+    Request("r12", FLUSHED_AT, "tiered", "gpt-4o", 1.5, 150, 75),
+    # Started after the last flush: only in LiteLLM_SpendLogs.
+    Request("r13", datetime(2026, 3, 10, 11, 58), "support-bot", "gpt-4o", 16.0, 1600, 800),
+    Request("r14", datetime(2026, 3, 10, 11, 59, 30), "batch-jobs", "gpt-4o-mini", 0.0, 20, 0,
+            failed=True),
+    Request("r15", datetime(2026, 3, 10, 11, 59, 59), "research-bot", "gpt-4o", 32.0, 3200, 1600),
+    Request("r17", datetime(2026, 3, 8, 9), "expired", "gpt-4o", 0.125, 5, 5),
+]
+
+ALL_TOKENS = [key.token for key in KEYS] + [token(DELETED_KEY)]
+
+
+def key_by_name(name: str) -> Key | None:
+    return next((key for key in KEYS if key.name == name), None)
+
+
+def flush_time(date: str, flushed_at: datetime) -> datetime:
+    """When the daily rows of `date` were last written: just after the day ended, unless
+    the last flush came before that."""
+    day_after = datetime.fromisoformat(date) + timedelta(days=1, seconds=5)
+    return min(day_after, flushed_at)
+
+
+def insert_catalog(conn: psycopg.Connection) -> None:
+    """Teams, budgets and keys, as LiteLLM's management endpoints store them."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            'INSERT INTO "LiteLLM_TeamTable" (team_id, team_alias, max_budget, spend,'
+            " budget_duration, budget_reset_at, admins, members, models, created_at,"
+            " updated_at) VALUES (%s, %s, %s, %s, %s, %s, '{}', '{}', '{}', now(), now())",
+            [(t.team_id, t.alias, t.max_budget, t.spend, t.budget_duration, t.budget_reset_at)
+             for t in TEAMS])
+        cur.executemany(
+            'INSERT INTO "LiteLLM_BudgetTable" (budget_id, max_budget, rpm_limit,'
+            " budget_duration, budget_reset_at, created_by, updated_by)"
+            " VALUES (%s, %s, 100, %s, %s, 'admin', 'admin')",
+            [(b.budget_id, b.max_budget, b.budget_duration, b.budget_reset_at)
+             for b in BUDGETS])
+        cur.executemany(
+            'INSERT INTO "LiteLLM_VerificationToken" (token, key_name, key_alias, team_id,'
+            " user_id, spend, total_spend, max_budget, budget_id, budget_duration,"
+            " budget_reset_at, expires, models)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '{}')",
+            [(k.token, k.key_name, k.alias, k.team_id, k.user_id, k.spend, k.spend + 100,
+              k.max_budget, k.budget_id, k.budget_duration, k.budget_reset_at, k.expires)
+             for k in KEYS])
+
+
+def insert_spend_logs(conn: psycopg.Connection, requests: list[Request] = REQUESTS) -> None:
+    """One LiteLLM_SpendLogs row per request, as LiteLLM's spend log writer stores it."""
+    rows = []
+    for r in requests:
+        key = key_by_name(r.key)
+        metadata = {"user_api_key_alias": key.alias if key else None,
+                    "status": "failure" if r.failed else "success"}
+        rows.append((
+            r.request_id, "acompletion", token(r.key), r.spend,
+            r.prompt_tokens + r.completion_tokens, r.prompt_tokens, r.completion_tokens,
+            r.start, r.start + timedelta(seconds=2), r.model, r.model, r.provider,
+            key.user_id if key else "", key.team_id if key and key.team_id else "",
+            "failure" if r.failed else "success", json.dumps(metadata),
+        ))
+    conn.cursor().executemany(
+        'INSERT INTO "LiteLLM_SpendLogs" (request_id, call_type, api_key, spend,'
+        ' total_tokens, prompt_tokens, completion_tokens, "startTime", "endTime", model,'
+        ' model_group, custom_llm_provider, "user", team_id, status, metadata)'
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        rows)
+
+
+def insert_daily_rows(conn: psycopg.Connection, flushed_at: datetime = FLUSHED_AT) -> None:
+    """LiteLLM_DailyUserSpend as LiteLLM's writer leaves it after its last flush.
+
+    One row per user, UTC date of the start, key, model and provider; a request counts as
+    failed when its status is 'failure'. Requests started after the flush are left out,
+    and each row is stamped with the flush that last wrote it.
+    """
+    groups: dict[tuple[str, str, str, str, str], list[Request]] = defaultdict(list)
+    for r in REQUESTS:
+        if r.start <= flushed_at:
+            key = key_by_name(r.key)
+            user = key.user_id if key else ""
+            groups[(user, r.start.date().isoformat(), token(r.key), r.model, r.provider)].append(r)
+    rows = []
+    for number, ((user, date, api_key, model, provider), members) in enumerate(groups.items()):
+        failed = sum(r.failed for r in members)
+        rows.append((
+            f"daily-{number}", user, date, api_key, model, model, provider,
+            sum(r.prompt_tokens for r in members), sum(r.completion_tokens for r in members),
+            sum(r.spend for r in members), len(members), len(members) - failed, failed,
+            flush_time(date, flushed_at), flush_time(date, flushed_at),
+        ))
+    conn.cursor().executemany(
+        'INSERT INTO "LiteLLM_DailyUserSpend" (id, user_id, date, api_key, model, model_group,'
+        " custom_llm_provider, mcp_namespaced_tool_name, endpoint, prompt_tokens,"
+        " completion_tokens, spend, api_requests, successful_requests, failed_requests,"
+        " created_at, updated_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, '', '/chat/completions', %s, %s, %s, %s, %s, %s,"
+        " %s, %s)",
+        rows)
+
+
+def seed(conn: psycopg.Connection) -> None:
+    """Fill a freshly migrated LiteLLM database with the whole scenario."""
+    insert_catalog(conn)
+    insert_spend_logs(conn)
+    insert_daily_rows(conn)

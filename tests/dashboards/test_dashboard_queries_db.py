@@ -1,0 +1,421 @@
+"""Every dashboard query, expanded as Grafana expands it, run as grafana_ro on LiteLLM's
+pinned schema against data whose right answers are known by construction."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import litellm_seed
+import psycopg
+import pytest
+from litellm_seed import FLUSHED_AT, KEYS, MIDNIGHT_BEFORE, REQUESTS, Request
+
+import spend_dashboards
+from spend_dashboards import grafana_sql
+from spend_dashboards.panels import QueryRecord
+from spend_dashboards.spend_dashboard import UID as SPEND
+
+MODELS = {model["uid"]: model for model in spend_dashboards.build_all().values()}
+RECORDS = spend_dashboards.queries()
+RANGE_RECORDS = [r for r in RECORDS
+                 if r.straightforward is not None and not r.panel_title.startswith("$")]
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+
+RANGES = {
+    "every day": (utc("2026-03-07T00:00:00"), utc("2026-03-10T12:00:00")),
+    "one day as Grafana rounds it": (utc("2026-03-08T00:00:00"),
+                                     utc("2026-03-08T23:59:59.999")),
+    "ending exactly at midnight": (utc("2026-03-08T00:00:00"), utc("2026-03-09T00:00:00")),
+    "mid-day to mid-day": (utc("2026-03-08T13:45:00"), utc("2026-03-09T06:00:00")),
+    "today": (utc("2026-03-10T00:00:00"), utc("2026-03-10T12:00:00")),
+    "last 24 hours": (utc("2026-03-09T12:00:00"), utc("2026-03-10T12:00:00")),
+    "before any request": (utc("2026-02-01T00:00:00"), utc("2026-02-02T23:59:59.999")),
+}
+EVERY_DAY = RANGES["every day"]
+
+SELECTIONS: dict[str, dict[str, str | list[str]]] = {
+    "all": {},
+    "research team": {"team": ["team-research"]},
+    "two keys by alias": {"key": ["support-bot", "batch-jobs"]},
+    "a key by masked name": {"key": ["sk-...wxyz"]},
+    "one model": {"model": ["gpt-4o"]},
+    "support team on claude": {"team": ["team-support"], "model": ["claude-3-5-sonnet"]},
+    "split by key": {"breakdown": "key"},
+    "split by team, two teams": {"breakdown": "team", "team": ["team-ops", "team-research"]},
+}
+
+
+def selections(uid: str, chosen: Mapping[str, str | list[str]]) -> dict[str, Any]:
+    """Every variable of the dashboard at its opening value, except those chosen."""
+    return {
+        variable["name"]: grafana_sql.Selection.from_model(
+            variable, chosen.get(variable["name"], variable["current"]["value"]))
+        for variable in MODELS[uid]["templating"]["list"]
+        if variable["type"] in ("query", "custom")
+    }
+
+
+def run(conn: psycopg.Connection, uid: str, sql: str,
+        time_range: tuple[datetime, datetime] = EVERY_DAY,
+        chosen: Mapping[str, str | list[str]] | None = None) -> list[tuple[Any, ...]]:
+    expanded = grafana_sql.expand(sql, *time_range, selections(uid, chosen or {}))
+    return conn.execute(expanded).fetchall()
+
+
+def plain(rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    """Rows with integral decimals as int and other decimals as float, for comparison."""
+    def value(cell: Any) -> Any:
+        if isinstance(cell, Decimal):
+            return int(cell) if cell == cell.to_integral_value() else float(cell)
+        return cell
+    return [tuple(value(cell) for cell in row) for row in rows]
+
+
+def panel(title: str, uid: str = SPEND) -> QueryRecord:
+    return next(r for r in RECORDS if r.dashboard_uid == uid and r.panel_title == title)
+
+
+def epoch(day: str) -> int:
+    return int(utc(day).timestamp())
+
+
+# --- The SQL agrees with LiteLLM_SpendLogs ------------------------------------------------
+
+
+@pytest.mark.parametrize("record", RANGE_RECORDS, ids=lambda r: r.panel_title)
+def test_panel_equals_the_spend_logs_scan_for_every_range_and_selection(
+        grafana: psycopg.Connection, record: QueryRecord) -> None:
+    for range_name, time_range in RANGES.items():
+        for selection_name, chosen in SELECTIONS.items():
+            dashboard = run(grafana, record.dashboard_uid, record.sql, time_range, chosen)
+            scan = run(grafana, record.dashboard_uid, record.straightforward, time_range, chosen)
+            assert plain(dashboard) == plain(scan), (range_name, selection_name)
+
+
+def test_the_seed_leaves_the_last_minutes_out_of_the_daily_table(
+        grafana: psycopg.Connection) -> None:
+    # Guards the scenario itself: three of today's requests exist only in SpendLogs.
+    daily = grafana.execute('SELECT sum(spend) FROM "LiteLLM_DailyUserSpend"'
+                            " WHERE date = '2026-03-10'").fetchone()
+    logs = grafana.execute('SELECT sum(spend) FROM "LiteLLM_SpendLogs"'
+                           " WHERE \"startTime\" >= '2026-03-10'").fetchone()
+    assert (daily, logs) == ((4.5,), (52.5,))
+
+
+def test_requests_not_yet_flushed_are_counted_from_spend_logs(
+        grafana: psycopg.Connection) -> None:
+    total = panel("Total spend").sql
+    assert run(grafana, SPEND, total, RANGES["today"]) == [(52.5,)]
+    assert run(grafana, SPEND, total, RANGES["last 24 hours"]) == [(65.25,)]
+
+
+def test_a_request_starting_at_the_flush_is_counted_once(grafana: psycopg.Connection) -> None:
+    # r12 starts exactly when the daily rows were last written, so it is in them.
+    assert run(grafana, SPEND, panel("Total spend").sql, RANGES["today"],
+               {"key": ["sk-...wxyz"]}) == [(1.5,)]
+
+
+# --- Whole UTC days --------------------------------------------------------------------
+
+
+def test_a_request_at_midnight_belongs_to_the_day_it_starts(grafana: psycopg.Connection) -> None:
+    # r02 at 00:00:00.000 counts on 8 March, r01 a millisecond earlier on 7 March,
+    # r06 at 23:59:59.999 still on 8 March and r07 at midnight on 9 March.
+    rows = run(grafana, SPEND, panel("Spend per day").sql, RANGES["one day as Grafana rounds it"])
+    assert plain(rows) == [
+        (epoch("2026-03-08"), "claude-3-5-sonnet", 1.0),
+        (epoch("2026-03-08"), "gpt-4o", 2.125),
+        (epoch("2026-03-08"), "gpt-4o-mini", 0.25),
+    ]
+
+
+def test_a_range_inside_days_counts_those_whole_days(grafana: psycopg.Connection) -> None:
+    total = panel("Total spend").sql
+    assert run(grafana, SPEND, total, RANGES["mid-day to mid-day"]) == [(16.125,)]
+    assert run(grafana, SPEND, total, RANGES["one day as Grafana rounds it"]) == [(3.375,)]
+    assert run(grafana, SPEND, total, RANGES["before any request"]) == [(0.0,)]
+
+
+def test_a_range_ending_at_midnight_includes_that_instant_and_so_its_day(
+        grafana: psycopg.Connection) -> None:
+    # Like $__timeFilter, whose BETWEEN includes the end: r07 starts exactly at the end.
+    assert run(grafana, SPEND, panel("Total spend").sql,
+               RANGES["ending exactly at midnight"]) == [(16.125,)]
+
+
+# --- Exact numbers, by construction -----------------------------------------------------
+
+
+def test_totals_for_every_day(grafana: psycopg.Connection) -> None:
+    assert sum(r.spend for r in REQUESTS) == 69.625
+    assert plain(run(grafana, SPEND, panel("Total spend").sql)) == [(69.625,)]
+    assert plain(run(grafana, SPEND, panel("Requests").sql)) == [(16,)]
+    assert plain(run(grafana, SPEND, panel("Failure rate").sql)) == [(0.1875,)]
+    assert plain(run(grafana, SPEND, panel("Tokens").sql)) == [(11795,)]
+
+
+@pytest.mark.parametrize(("chosen", "spend"), [
+    ({"team": ["team-research"]}, 40.625),
+    ({"key": ["support-bot", "batch-jobs"]}, 21.0),
+    ({"key": ["sk-...wxyz"]}, 2.5),
+    ({"key": ["sk-...cdef"]}, 0.0),
+    ({"model": ["gpt-4o"]}, 60.625),
+    ({"team": ["team-support"], "model": ["claude-3-5-sonnet"]}, 4.0),
+    ({"team": ["team-ops", "team-support"], "key": ["support-bot"]}, 20.0),
+])
+def test_total_spend_follows_the_team_key_and_model_selection(
+        grafana: psycopg.Connection, chosen: dict[str, list[str]], spend: float) -> None:
+    assert run(grafana, SPEND, panel("Total spend").sql, chosen=chosen) == [(spend,)]
+
+
+def test_spend_by_key_names_keys_by_alias_or_masked_name(grafana: psycopg.Connection) -> None:
+    assert plain(run(grafana, SPEND, panel("Spend by key").sql)) == [
+        ("research-bot", "Research", 38.0, 4, 5700),
+        ("support-bot", "Support", 20.0, 3, 3030),
+        ("(deleted or unknown key)", "(no team)", 8.0, 1, 1200),
+        ("sk-...wxyz", "Research", 2.5, 3, 325),
+        ("batch-jobs", "(no team)", 1.0, 3, 1520),
+        ("expired-key", "Research", 0.125, 1, 10),
+        ("limits-only", "team-ops", 0.0, 1, 10),
+    ]
+
+
+def test_spend_by_team_and_by_model(grafana: psycopg.Connection) -> None:
+    assert plain(run(grafana, SPEND, panel("Spend by team").sql)) == [
+        ("Research", 40.625), ("Support", 20.0), ("(no team)", 9.0), ("team-ops", 0.0)]
+    assert plain(run(grafana, SPEND, panel("Spend by model").sql)) == [
+        ("gpt-4o", 60.625), ("claude-3-5-sonnet", 8.0), ("(no model)", 0.75),
+        ("gpt-4o-mini", 0.25)]
+
+
+SPEND_PER_DAY = {
+    "model": {
+        ("2026-03-07", "gpt-4o"): 1.0,
+        ("2026-03-08", "claude-3-5-sonnet"): 1.0, ("2026-03-08", "gpt-4o"): 2.125,
+        ("2026-03-08", "gpt-4o-mini"): 0.25,
+        ("2026-03-09", "(no model)"): 0.75, ("2026-03-09", "claude-3-5-sonnet"): 4.0,
+        ("2026-03-09", "gpt-4o"): 8.0, ("2026-03-09", "gpt-4o-mini"): 0.0,
+        ("2026-03-10", "claude-3-5-sonnet"): 3.0, ("2026-03-10", "gpt-4o"): 49.5,
+        ("2026-03-10", "gpt-4o-mini"): 0.0,
+    },
+    "key": {
+        ("2026-03-07", "research-bot"): 1.0,
+        ("2026-03-08", "research-bot"): 2.0, ("2026-03-08", "sk-...wxyz"): 1.0,
+        ("2026-03-08", "support-bot"): 0.0, ("2026-03-08", "batch-jobs"): 0.25,
+        ("2026-03-08", "expired-key"): 0.125,
+        ("2026-03-09", "support-bot"): 4.0, ("2026-03-09", "(deleted or unknown key)"): 8.0,
+        ("2026-03-09", "limits-only"): 0.0, ("2026-03-09", "batch-jobs"): 0.75,
+        ("2026-03-10", "research-bot"): 35.0, ("2026-03-10", "sk-...wxyz"): 1.5,
+        ("2026-03-10", "support-bot"): 16.0, ("2026-03-10", "batch-jobs"): 0.0,
+    },
+    "team": {
+        ("2026-03-07", "Research"): 1.0,
+        ("2026-03-08", "Research"): 3.125, ("2026-03-08", "Support"): 0.0,
+        ("2026-03-08", "(no team)"): 0.25,
+        ("2026-03-09", "Support"): 4.0, ("2026-03-09", "(no team)"): 8.75,
+        ("2026-03-09", "team-ops"): 0.0,
+        ("2026-03-10", "Research"): 36.5, ("2026-03-10", "Support"): 16.0,
+        ("2026-03-10", "(no team)"): 0.0,
+    },
+}
+
+
+@pytest.mark.parametrize("breakdown", ["model", "key", "team"])
+def test_spend_per_day_stacks_by_the_chosen_breakdown(grafana: psycopg.Connection,
+                                                      breakdown: str) -> None:
+    rows = run(grafana, SPEND, panel("Spend per day").sql, chosen={"breakdown": breakdown})
+    assert {(time, name): spend for time, name, spend in plain(rows)} == {
+        (epoch(day), name): spend for (day, name), spend in SPEND_PER_DAY[breakdown].items()}
+    assert [time for time, _, _ in plain(rows)] == sorted(time for time, _, _ in plain(rows))
+
+
+def test_tokens_and_requests_per_day(grafana: psycopg.Connection) -> None:
+    assert plain(run(grafana, SPEND, panel("Tokens per day").sql)) == [
+        (epoch("2026-03-07"), 100, 50), (epoch("2026-03-08"), 1315, 625),
+        (epoch("2026-03-09"), 1210, 600), (epoch("2026-03-10"), 5270, 2625)]
+    assert plain(run(grafana, SPEND, panel("Requests per day").sql)) == [
+        (epoch("2026-03-07"), 1, 0), (epoch("2026-03-08"), 5, 1),
+        (epoch("2026-03-09"), 3, 1), (epoch("2026-03-10"), 4, 1)]
+    assert plain(run(grafana, SPEND, panel("Failure rate per day").sql)) == [
+        (epoch("2026-03-07"), 0.0), (epoch("2026-03-08"), 1 / 6),
+        (epoch("2026-03-09"), 0.25), (epoch("2026-03-10"), 0.2)]
+
+
+def test_tokens_and_cost_per_1k_tokens_by_model(grafana: psycopg.Connection) -> None:
+    assert plain(run(grafana, SPEND, panel("Tokens by model").sql)) == [
+        ("gpt-4o", 6085, 3030), ("gpt-4o-mini", 1030, 500),
+        ("claude-3-5-sonnet", 780, 370), ("(no model)", 0, 0)]
+    assert plain(run(grafana, SPEND, panel("Cost per 1K tokens by model").sql)) == [
+        ("claude-3-5-sonnet", 8.0 / 1150 * 1000, 8.0, 1150),
+        ("gpt-4o", 60.625 / 9115 * 1000, 60.625, 9115),
+        ("gpt-4o-mini", 0.25 / 1530 * 1000, 0.25, 1530),
+        ("(no model)", None, 0.75, 0)]
+
+
+# --- Budgets ----------------------------------------------------------------------------
+
+BUDGETS = "litellm-budgets"
+
+
+def test_key_budgets_come_from_the_key_else_its_budget_row_and_none_is_unlimited(
+        grafana: psycopg.Connection) -> None:
+    assert plain(run(grafana, BUDGETS, panel("Key budgets", BUDGETS).sql)) == [
+        ("support-bot", "Support", "key", 4.0, 6.0, -2.0, 1.5, "30d", datetime(2026, 4, 1)),
+        ("sk-...cdef", "team-ops", "key", 0.0, 0.0, 0.0, 1.0, None, None),
+        ("sk-...wxyz", "Research", "budget tier-small", 10.0, 7.5, 2.5, 0.75, "1d",
+         datetime(2026, 3, 11)),
+        ("research-bot", "Research", "key", 20.0, 5.0, 15.0, 0.25, "7d",
+         datetime(2026, 3, 15)),
+        # No budget anywhere: NULL budget, remaining and utilisation, never 0.
+        ("batch-jobs", "(no team)", None, None, 30.0, None, None, None, None),
+        ("limits-only", "team-ops", None, None, 0.5, None, None, None, None),
+    ]
+
+
+def test_keys_closest_to_and_over_their_budget(grafana: psycopg.Connection) -> None:
+    assert plain(run(grafana, BUDGETS, panel("Keys closest to their budget", BUDGETS).sql)) == [
+        ("support-bot", 1.5), ("sk-...cdef", 1.0), ("sk-...wxyz", 0.75),
+        ("research-bot", 0.25)]
+    assert run(grafana, BUDGETS, panel("Keys at or over budget", BUDGETS).sql) == [(2,)]
+
+
+def test_key_budgets_follow_the_team_and_key_selection(grafana: psycopg.Connection) -> None:
+    key_budgets = panel("Key budgets", BUDGETS).sql
+    assert [row[0] for row in run(grafana, BUDGETS, key_budgets,
+                                  chosen={"team": ["team-research"]})] == [
+        "sk-...wxyz", "research-bot"]
+    assert [row[0] for row in run(grafana, BUDGETS, key_budgets,
+                                  chosen={"key": ["batch-jobs"]})] == ["batch-jobs"]
+
+
+def test_team_budgets(grafana: psycopg.Connection) -> None:
+    assert plain(run(grafana, BUDGETS, panel("Team budgets", BUDGETS).sql)) == [
+        ("Support", 50.0, 55.0, -5.0, 1.1, "7d", datetime(2026, 3, 14)),
+        ("Research", 100.0, 40.0, 60.0, 0.4, "30d", datetime(2026, 4, 1)),
+        ("team-ops", None, 12.0, None, None, None, None),
+    ]
+    assert plain(run(grafana, BUDGETS, panel("Teams closest to their budget", BUDGETS).sql)) == [
+        ("Support", 1.1), ("Research", 0.4)]
+    assert run(grafana, BUDGETS, panel("Teams at or over budget", BUDGETS).sql) == [(1,)]
+    assert [row[0] for row in run(grafana, BUDGETS, panel("Team budgets", BUDGETS).sql,
+                                  chosen={"team": ["team-ops"]})] == ["team-ops"]
+
+
+# --- Variables --------------------------------------------------------------------------
+
+
+def test_variables_offer_teams_keys_by_name_and_recorded_models(
+        grafana: psycopg.Connection) -> None:
+    assert set(run(grafana, SPEND, panel("$team").sql)) == {
+        ("team-research", "Research"), ("team-support", "Support"), ("team-ops", "team-ops")}
+    assert {name for (name,) in run(grafana, SPEND, panel("$key").sql)} == {
+        "research-bot", "sk-...wxyz", "support-bot", "batch-jobs", "limits-only",
+        "expired-key", "sk-...cdef"}
+    assert {name for (name,) in run(grafana, SPEND, panel("$key").sql,
+                                    chosen={"team": ["team-ops"]})} == {
+        "limits-only", "sk-...cdef"}
+    model = panel("$model")
+    assert run(grafana, SPEND, model.sql) == [
+        ("claude-3-5-sonnet",), ("gpt-4o",), ("gpt-4o-mini",)]
+    assert sorted(run(grafana, SPEND, model.straightforward)) == run(grafana, SPEND, model.sql)
+
+
+# --- No hash on any panel ---------------------------------------------------------------
+
+_TOKEN_PIECES = {token[i:i + 8] for token in litellm_seed.ALL_TOKENS for i in range(57)}
+
+
+def test_no_query_output_holds_a_token_hash_or_a_piece_of_one(
+        grafana: psycopg.Connection) -> None:
+    assert len(litellm_seed.ALL_TOKENS) == len(KEYS) + 1
+    checked = 0
+    for record in RECORDS:
+        for sql in filter(None, (record.sql, record.straightforward)):
+            for time_range in RANGES.values():
+                for chosen in SELECTIONS.values():
+                    for row in run(grafana, record.dashboard_uid, sql, time_range, chosen):
+                        for cell in row:
+                            text = str(cell)
+                            pieces = {text[i:i + 8] for i in range(len(text) - 7)}
+                            assert not pieces & _TOKEN_PIECES, (record.panel_title, text)
+                            checked += 1
+    assert checked > 1000
+
+
+# --- The pinned schema ------------------------------------------------------------------
+
+_ALIASED_TABLE = re.compile(r'"(LiteLLM_\w+)"\s+([a-z])\b')
+_ALIASED_COLUMN = re.compile(r'\b([a-z])\.("?)(\w+)\2')
+
+
+def test_every_table_and_column_the_dashboards_use_exists_in_the_pinned_schema(
+        grafana: psycopg.Connection) -> None:
+    columns: dict[str, set[str]] = {}
+    for table, column in grafana.execute(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = 'public' AND table_name LIKE 'LiteLLM%'"):
+        columns.setdefault(table, set()).add(column)
+
+    used: set[tuple[str, str]] = set()
+    for record in RECORDS:
+        for sql in filter(None, (record.sql, record.straightforward)):
+            aliases = dict((alias, table) for table, alias in _ALIASED_TABLE.findall(sql))
+            assert aliases, record.panel_title
+            for alias, _, column in _ALIASED_COLUMN.findall(sql):
+                if alias in aliases:
+                    used.add((aliases[alias], column))
+    missing = sorted(f"{table}.{column}" for table, column in used
+                     if column not in columns.get(table, set()))
+    assert not missing, (
+        f"the dashboards use {missing}, which the pinned litellm-proxy-extras schema lacks")
+    assert ("LiteLLM_DailyUserSpend", "failed_requests") in used
+    assert ("LiteLLM_SpendLogs", "startTime") in used
+
+
+# --- Scenarios needing their own database -----------------------------------------------
+
+
+def test_totals_stay_exact_when_the_writer_has_not_flushed_for_a_day_and_a_half(
+        litellm_db) -> None:
+    # The last flush came just after r06, a millisecond before 9 March: nothing of 9 and
+    # 10 March is in the daily table, so both days come from SpendLogs.
+    with litellm_db.connect_app() as conn:
+        litellm_seed.insert_catalog(conn)
+        litellm_seed.insert_spend_logs(conn)
+        litellm_seed.insert_daily_rows(conn, flushed_at=datetime(2026, 3, 9) - MIDNIGHT_BEFORE)
+    with litellm_db.connect_grafana() as conn:
+        assert run(conn, SPEND, panel("Total spend").sql) == [(69.625,)]
+        for record in RANGE_RECORDS:
+            for time_range in RANGES.values():
+                assert plain(run(conn, SPEND, record.sql, time_range)) == plain(
+                    run(conn, SPEND, record.straightforward, time_range)), record.panel_title
+
+
+def test_spend_per_day_keeps_ten_series_and_sums_the_rest_as_others(litellm_db) -> None:
+    keys = [litellm_seed.Key(f"bulk-{n:02d}", f"bulk-{n:02d}", None, None, spend=0.0)
+            for n in range(1, 13)]
+    requests = [Request(f"b{n:02d}", datetime(2026, 3, 8, n), f"bulk-{n:02d}", "gpt-4o",
+                        float(n), 1, 1) for n in range(1, 13)]
+    with litellm_db.connect_app() as conn, conn.cursor() as cur:
+        cur.executemany(
+            'INSERT INTO "LiteLLM_VerificationToken" (token, key_name, key_alias, models)'
+            " VALUES (%s, %s, %s, '{}')", [(k.token, k.key_name, k.alias) for k in keys])
+        for r in requests:
+            cur.execute(
+                'INSERT INTO "LiteLLM_DailyUserSpend" (id, user_id, date, api_key, model,'
+                " spend, api_requests, successful_requests, created_at, updated_at)"
+                " VALUES (%s, '', '2026-03-08', %s, 'gpt-4o', %s, 1, 1, %s, %s)",
+                (r.request_id, litellm_seed.token(r.key), r.spend, FLUSHED_AT, FLUSHED_AT))
+    with litellm_db.connect_grafana() as conn:
+        rows = run(conn, SPEND, panel("Spend per day").sql, RANGES["one day as Grafana rounds it"],
+                   {"breakdown": "key"})
+    assert {name: spend for _, name, spend in plain(rows)} == {
+        **{f"bulk-{n:02d}": float(n) for n in range(3, 13)}, "(others)": 3.0}
