@@ -202,7 +202,7 @@ def run_program(config: dict[str, Any], live_cluster_spec: dict[str, Any] | None
         key: value if isinstance(value, str) else json.dumps(value)
         for key, value in config.items()
     })
-    pulumi.runtime.set_mocks(ClusterMocks({}), project=PROJECT, stack=stack,
+    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack,
                              preview=preview, logger=logger, monitor=monitor)
     root = runtime_settings.get_root_resource()
 

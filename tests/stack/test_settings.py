@@ -78,8 +78,10 @@ BAD_VALUES = [
     ("grafana", "maxOpenConns", 0, f"config {P}:grafana.maxOpenConns = 0 is invalid: an "
      "integer from 1 to role.connectionLimit (5): Grafana must not open more connections "
      "than the role may hold"),
+    ("grafana", "sslmode", "verify-full", f"config {P}:grafana.sslmode = 'verify-full' is "
+     "invalid: one of require, disable"),
     ("grafana", "sslmode", "allow", f"config {P}:grafana.sslmode = 'allow' is invalid: "
-     "one of disable, require, verify-ca, verify-full"),
+     "one of require, disable"),
     ("grafana", "postgresVersion", 15, f"config {P}:grafana.postgresVersion = 15 is invalid: "
      "one of 1200, 1300, 1400, 1500, 1600, 1700"),
     ("grafana", "datasourceUid", "litellm spend", f"config {P}:grafana.datasourceUid = "
