@@ -15,7 +15,8 @@ def checked_version(stack: str, version: Any) -> str:
     if version != SUPPORTED_OUTPUTS_VERSION:
         raise ValueError(
             f"stack {stack} exports outputsVersion {version!r}, but this program reads version "
-            f"{SUPPORTED_OUTPUTS_VERSION}; see docs/team.md (Outputs) for what changed")
+            f"{SUPPORTED_OUTPUTS_VERSION}; see the README (Using it in a team, Outputs) "
+            "for what changed")
     return version
 
 

@@ -70,8 +70,8 @@ def test_contract_types_are_checked_element_by_element():
 
 
 def test_docs_table_lists_the_contract_exactly():
-    text = (ROOT / "docs" / "team.md").read_text()
-    section = text.split("\n## Outputs\n", 1)[1].split("\n## ", 1)[0]
+    text = (ROOT / "README.md").read_text()
+    section = text.split("\n### Outputs\n", 1)[1].split("\n### ", 1)[0]
     rows = re.findall(r"^\| `([^`]+)` \| `([^`]+)` \| (.+?) \|$", section, re.MULTILINE)
     assert rows == [(o.name, o.type_name(), o.meaning) for o in outputs_contract.OUTPUTS]
 
@@ -129,4 +129,4 @@ def test_consumer_refuses_another_contract_version(lab_outputs):
         run_consumer(dict(lab_outputs, outputsVersion="2"))
     assert str(refused.value) == (
         f"stack {SPEND_STACK} exports outputsVersion '2', but this program reads version 1; "
-        "see docs/team.md (Outputs) for what changed")
+        "see the README (Using it in a team, Outputs) for what changed")
