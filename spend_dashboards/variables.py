@@ -20,7 +20,7 @@ DATASOURCE_REF = dashboard.DataSourceRef(type_val=DATASOURCE_TYPE, uid="${dataso
 TEAM_SQL = """SELECT t.team_id AS __value, coalesce(nullif(t.team_alias, ''), t.team_id) AS __text
 FROM "LiteLLM_TeamTable" t"""
 
-KEY_SQL = f"""SELECT DISTINCT {key_name('k')} AS __text
+KEY_SQL = f"""SELECT DISTINCT {key_name('k')} AS key
 FROM "LiteLLM_VerificationToken" k
 WHERE ({all_selected('team')} OR k.team_id IN ($team))"""
 
@@ -32,9 +32,9 @@ MODEL_SQL = """WITH RECURSIVE models AS (
   FROM models m
   WHERE m.model IS NOT NULL
 )
-SELECT model AS __text FROM models WHERE model IS NOT NULL"""
+SELECT model FROM models WHERE model IS NOT NULL"""
 
-MODEL_SQL_FROM_SPEND_LOGS = """SELECT DISTINCT l.model AS __text
+MODEL_SQL_FROM_SPEND_LOGS = """SELECT DISTINCT l.model
 FROM "LiteLLM_SpendLogs" l
 WHERE l.model > ''"""
 """The straightforward way to list models: every request LiteLLM logged."""
