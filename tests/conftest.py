@@ -1,4 +1,7 @@
-"""Fixtures: one throwaway PostgreSQL per session, LiteLLM's schema, and the Grafana role."""
+"""Database fixtures: one throwaway PostgreSQL per session, LiteLLM's schema, grafana_ro.
+
+Session fixtures start only when a test asks for them, so the mocks tests start no server.
+"""
 
 from __future__ import annotations
 
