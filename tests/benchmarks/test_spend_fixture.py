@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import psycopg
 import pytest
 
 from benchmarks.spend_fixture import FixtureShape, LoadReport, load_spend_fixture
 from pgsandbox import ThrowawayPostgres
-from pgsandbox.litellm_schema import create_app_owner, create_migrated_database
+from pgsandbox.litellm_schema import clone_database, drop_database
 
 SHAPE = FixtureShape(requests=10_000, keys=60, idle_keys=5, teams=8, users=15, days=4)
 END = datetime(2026, 3, 2, 12, 0)
+DATABASE = "litellm_spend_fixture"
 
 # The writer's measures for one group, rounded so that summation order cannot matter.
 MEASURES = """
@@ -40,14 +42,19 @@ FLUSHED = '"endTime" < %(flushed_until)s'
 
 
 @pytest.fixture(scope="module")
-def loaded() -> Iterator[tuple[psycopg.Connection, LoadReport]]:
-    """A small fixture load on its own throwaway server."""
-    with ThrowawayPostgres() as server:
-        create_app_owner(server.superuser_dsn(), "litellm", "app-password")
-        create_migrated_database(server, "litellm", "litellm", "app-password")
-        report = load_spend_fixture(server.superuser_dsn("litellm"), SHAPE, end=END)
-        with psycopg.connect(server.superuser_dsn("litellm"), autocommit=True) as conn:
+def loaded(pg_server: ThrowawayPostgres,
+           litellm_template: Any) -> Iterator[tuple[psycopg.Connection, LoadReport]]:
+    """One small load into a copy of the session's migrated database, read by every test."""
+    with psycopg.connect(pg_server.superuser_dsn()) as conn:
+        owner = conn.execute("SELECT pg_get_userbyid(datdba) FROM pg_database"
+                             " WHERE datname = %s", (litellm_template.name,)).fetchone()[0]
+    clone_database(pg_server.superuser_dsn(), litellm_template.name, DATABASE, owner=owner)
+    try:
+        report = load_spend_fixture(pg_server.superuser_dsn(DATABASE), SHAPE, end=END)
+        with psycopg.connect(pg_server.superuser_dsn(DATABASE), autocommit=True) as conn:
             yield conn, report
+    finally:
+        drop_database(pg_server.superuser_dsn(), DATABASE)
 
 
 def rows(conn: psycopg.Connection, query: str, report: LoadReport) -> list[tuple]:
