@@ -168,7 +168,7 @@ class LoadReport:
     end: datetime
     """The data's end, naive UTC as LiteLLM stores it; the dashboards' "now"."""
     flushed_until: datetime
-    """The last write cycle: requests logged (ended) before it are in the daily tables,
+    """The last write cycle: requests logged (ended) at or before it are in the daily tables,
     later ones only in the log."""
     seconds: dict[str, float] = field(default_factory=dict)
     """Wall-clock seconds per load step."""
@@ -643,7 +643,7 @@ FROM (
            coalesce((metadata -> 'usage_object' ->> 'cache_creation_input_tokens')::bigint, 0)
                AS cache_creation_input_tokens
     FROM "{SPEND_LOGS}"
-    WHERE "endTime" < %(flushed_until)s
+    WHERE "endTime" <= %(flushed_until)s
     OFFSET 0
 ) AS flushed
 GROUP BY "user", team_id, request_tags, date, api_key, model, model_group,
@@ -713,7 +713,7 @@ _SET_BALANCES = (
         SELECT l.api_key, sum(l.spend) FILTER (WHERE l."startTime" >= p.since) AS in_period,
                sum(l.spend) AS all_time, max(l."startTime") AS last_active
         FROM "LiteLLM_SpendLogs" l JOIN period p ON p.token = l.api_key
-        WHERE l."endTime" < %(flushed_until)s
+        WHERE l."endTime" <= %(flushed_until)s
         GROUP BY l.api_key
     )
     UPDATE "LiteLLM_VerificationToken" k
@@ -729,7 +729,7 @@ _SET_BALANCES = (
     WITH sums AS (
         SELECT l.team_id, sum(l.spend) AS in_period
         FROM "LiteLLM_SpendLogs" l JOIN "LiteLLM_TeamTable" t USING (team_id)
-        WHERE l."endTime" < %(flushed_until)s
+        WHERE l."endTime" <= %(flushed_until)s
           AND l."startTime" >= coalesce({_PERIOD_START.format('t')}, '-infinity')
         GROUP BY l.team_id
     )
@@ -738,7 +738,7 @@ _SET_BALANCES = (
     """
     WITH sums AS (
         SELECT "user", sum(spend) AS all_time FROM "LiteLLM_SpendLogs"
-        WHERE "endTime" < %(flushed_until)s GROUP BY "user"
+        WHERE "endTime" <= %(flushed_until)s GROUP BY "user"
     )
     UPDATE "LiteLLM_UserTable" u SET spend = s.all_time FROM sums s WHERE s."user" = u.user_id
     """,

@@ -29,6 +29,9 @@ LAST_DAY = "date_trunc('day', $__timeTo()::timestamp)"
 END_DAY = f"({LAST_DAY} + interval '1 day')"
 """Midnight UTC ending LAST_DATE."""
 
+NOW_OR_RANGE_END = "least($__timeTo()::timestamp, now() AT TIME ZONE 'UTC')"
+"""The range's end, or now when the range ends later (Grafana's "Today", "This week")."""
+
 FAILED = "'failure'"
 """LiteLLM's SpendLogs.status of a failed request; anything else (or NULL) is a success."""
 

@@ -123,15 +123,21 @@ def _with_common(panel: cogbuilder.Builder[dashboard.Panel], description: str, u
     )
 
 
-def stat_panel(description: str, unit: str, width: int = 6, height: int = 4) -> stat.Panel:
-    """One number for the whole range."""
+def stat_panel(description: str, unit: str, width: int = 6, height: int = 4, *,
+               columns: dict[str, str] | None = None) -> stat.Panel:
+    """One number for the whole range, or one per column, named, when `columns` maps
+    column names to units where they differ from `unit`."""
     panel = (
         stat.Panel()
         .graph_mode(common.BigValueGraphMode.NONE)
         .color_mode(common.BigValueColorMode.NONE)
-        .text_mode(common.BigValueTextMode.VALUE)
+        .text_mode(common.BigValueTextMode.VALUE_AND_NAME if columns
+                   else common.BigValueTextMode.VALUE)
         .reduce_options(common_builder.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
     )
+    for column, column_unit in (columns or {}).items():
+        panel.override_by_name(column, [dashboard.DynamicConfigValue(id_val="unit",
+                                                                     value=column_unit)])
     return _with_common(panel, description, unit, height, width)  # type: ignore[return-value]
 
 

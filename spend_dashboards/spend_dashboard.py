@@ -64,21 +64,14 @@ def build(datasource_uid: str) -> DashboardDraft:
 
     draft.row("Totals for the range")
     range_panel(
-        stat_panel("Spend in USD of every request in the range, as LiteLLM priced it."
-                   + WHOLE_DAYS + SOURCES, SPEND),
-        "Total spend", usage_sql.TOTAL_SPEND)
-    range_panel(
-        stat_panel("Requests LiteLLM logged in the range, failed ones included."
-                   + WHOLE_DAYS + SOURCES, COUNT),
-        "Requests", usage_sql.REQUESTS)
-    range_panel(
-        stat_panel("Share of the range's requests that failed (SpendLogs status 'failure')."
-                   + WHOLE_DAYS + SOURCES, UTILISATION),
-        "Failure rate", usage_sql.FAILURE_RATE)
-    range_panel(
-        stat_panel("Prompt plus completion tokens of the range's requests."
-                   + WHOLE_DAYS + SOURCES, TOKENS),
-        "Tokens", usage_sql.TOKENS)
+        stat_panel("For the range: spend in USD of every request, as LiteLLM priced it; "
+                   "requests LiteLLM logged, failed ones included; the share of them that "
+                   "failed (SpendLogs status 'failure'); prompt plus completion tokens. One "
+                   "query computes all four, so a refresh reads the gateway's database "
+                   "once for them." + WHOLE_DAYS + SOURCES, SPEND, width=24,
+                   columns={"Requests": COUNT, "Failure rate": UTILISATION,
+                            "Tokens": TOKENS}),
+        "Totals", usage_sql.TOTALS)
 
     draft.row("Spend")
     range_panel(

@@ -22,12 +22,23 @@ from spend_dashboards.filters import (
     FIRST_DAY,
     LAST_DATE,
     LAST_DAY,
+    NOW_OR_RANGE_END,
     key_filter,
     key_label,
     model_filter,
     model_label,
     team_label,
 )
+
+UNFLUSHED_WINDOW = "3 hours"
+"""How long before the range's end (or now) a request LiteLLM has not flushed may start.
+
+Covers LiteLLM's default request timeout (6,000 s) with an hour to spare for a slow
+writer. It is a constant, so the planner can estimate the SpendLogs rows it reads: with
+only the watermark (a subquery) as bound it assumes a third of the range's rows, and its
+cost estimate at ten million requests passes `jit_above_cost`, which grafana_ro cannot
+raise; compiling then takes longer than the query.
+"""
 
 USAGE_FROM_DAILY_TABLE = f"""usage AS (
   -- Whole UTC days, as LiteLLM's writer aggregated them per key, model and day.
@@ -39,29 +50,32 @@ USAGE_FROM_DAILY_TABLE = f"""usage AS (
     AND {model_filter('d.model')}
     AND {key_filter('d.api_key')}
   UNION ALL
-  -- Requests that started after the newest daily row was written are not in the daily
-  -- table yet. The constant lower bound lets the planner use the ("startTime") index.
+  -- Requests that ended after the newest flush are not in the daily table yet; they
+  -- count on the day they started, as there. The constant startTime bounds let the
+  -- planner use, and estimate, the ("startTime") index.
   SELECT to_char(l."startTime", 'YYYY-MM-DD'), l.api_key, l.model, l.spend,
          l.prompt_tokens, l.completion_tokens,
          1, CASE WHEN l.status = {FAILED} THEN 1 ELSE 0 END
   FROM "LiteLLM_SpendLogs" l
-  WHERE l."startTime" >= greatest({FIRST_DAY}, {LAST_DAY} - interval '1 day')
+  WHERE l."startTime" >= greatest({FIRST_DAY},
+                                  {NOW_OR_RANGE_END} - interval '{UNFLUSHED_WINDOW}')
     AND l."startTime" < {END_DAY}
-    AND l."startTime" > coalesce(
+    AND l."endTime" > coalesce(
       (SELECT max(w.updated_at) FROM "LiteLLM_DailyUserSpend" w
-       WHERE w.date = {LAST_DATE}),
-      (SELECT max(w.updated_at) FROM "LiteLLM_DailyUserSpend" w
-       WHERE w.date = to_char({LAST_DAY} - interval '1 day', 'YYYY-MM-DD')),
+       WHERE w.date IN (to_char({NOW_OR_RANGE_END}, 'YYYY-MM-DD'),
+                        to_char({NOW_OR_RANGE_END} - interval '1 day', 'YYYY-MM-DD'))),
       '-infinity')
     AND {model_filter('l.model')}
     AND {key_filter('l.api_key')}
 )"""
 """Usage from LiteLLM_DailyUserSpend, topped up from LiteLLM_SpendLogs for unflushed requests.
 
-The watermark is the newest `updated_at` among the daily rows of the range's last day, or
-of the day before when the last has none yet: LiteLLM's writer stamps a row when it
-flushes, after every request it counts started, so a request that started later is not
-in the daily table. With no daily rows for either day, both days come from SpendLogs.
+LiteLLM adds a request to its daily rows when the request is logged, at its end, and
+the upsert stamps `updated_at`. The watermark is the newest `updated_at` among the daily
+rows of the day the top-up window ends on and the day before (every request it may
+hold started on one of them): a request that ended before that flush was in it, one
+that ended later was not, whenever it started. With no daily rows for either day, the
+whole window comes from SpendLogs.
 """
 
 USAGE_FROM_SPEND_LOGS = f"""usage AS (
@@ -78,49 +92,48 @@ USAGE_FROM_SPEND_LOGS = f"""usage AS (
 _KEY_AND_TEAM = """LEFT JOIN "LiteLLM_VerificationToken" k ON k.token = u.api_key
 LEFT JOIN "LiteLLM_TeamTable" t ON t.team_id = k.team_id"""
 
-TOTAL_SPEND = """SELECT coalesce(sum(u.spend), 0) AS "Spend"
+TOTALS = """SELECT coalesce(sum(u.spend), 0) AS "Spend",
+       coalesce(sum(u.requests), 0) AS "Requests",
+       sum(u.failures)::float8 / nullif(sum(u.requests), 0) AS "Failure rate",
+       coalesce(sum(u.prompt_tokens + u.completion_tokens), 0) AS "Tokens"
 FROM usage u"""
-
-REQUESTS = """SELECT coalesce(sum(u.requests), 0) AS "Requests"
-FROM usage u"""
-
-FAILURE_RATE = """SELECT sum(u.failures)::float8 / nullif(sum(u.requests), 0) AS "Failure rate"
-FROM usage u"""
-
-TOKENS = """SELECT coalesce(sum(u.prompt_tokens + u.completion_tokens), 0) AS "Tokens"
-FROM usage u"""
+"""The range's spend, requests, failure rate and tokens, from one pass over `usage`."""
 
 SPEND_PER_DAY = f"""per_source AS (
   -- Sum per day and model, or per day and key, before naming keys and teams.
-  SELECT u.day, CASE WHEN '$breakdown' = 'model' THEN u.model ELSE u.api_key END AS source,
+  SELECT u.day,
+         coalesce(CASE WHEN '$breakdown' = 'model' THEN u.model ELSE u.api_key END, '')
+           AS source,
          sum(u.spend) AS spend
   FROM usage u
   GROUP BY 1, 2
 ),
-series AS (
-  SELECT s.day,
+named AS (
+  -- Each model or key once, with its series name and its spend over the range: naming
+  -- a thousand keys once is cheaper than naming every (day, key) pair.
+  SELECT s.source,
          CASE '$breakdown'
            WHEN 'key' THEN {key_label('k')}
            WHEN 'team' THEN {team_label('t', 'k')}
            ELSE {model_label('s.source')}
          END AS name,
-         sum(s.spend) AS spend
-  FROM per_source s
+         s.spend
+  FROM (SELECT source, sum(spend) AS spend FROM per_source GROUP BY source) s
   LEFT JOIN "LiteLLM_VerificationToken" k ON '$breakdown' <> 'model' AND k.token = s.source
   LEFT JOIN "LiteLLM_TeamTable" t ON t.team_id = k.team_id
-  GROUP BY 1, 2
 ),
 leaders AS (
   -- The ten largest get a series each; the rest share one, so the legend stays legible.
-  SELECT name FROM series GROUP BY name ORDER BY sum(spend) DESC, name LIMIT 10
+  SELECT name FROM named GROUP BY name ORDER BY sum(spend) DESC, name LIMIT 10
 )
-SELECT $__timeGroupAlias(s.day::timestamp, 1d),
-       CASE WHEN s.name IN (SELECT name FROM leaders) THEN s.name ELSE '(others)' END
+SELECT $__timeGroupAlias(p.day::timestamp, 1d),
+       CASE WHEN n.name IN (SELECT name FROM leaders) THEN n.name ELSE '(others)' END
          AS metric,
-       sum(s.spend) AS "Spend"
-FROM series s
-GROUP BY s.day, 2
-ORDER BY s.day, 2"""
+       sum(p.spend) AS "Spend"
+FROM per_source p
+JOIN named n ON n.source = p.source
+GROUP BY p.day, 2
+ORDER BY p.day, 2"""
 
 SPEND_BY_MODEL = f"""SELECT {model_label('u.model')} AS "Model", sum(u.spend) AS "Spend"
 FROM usage u

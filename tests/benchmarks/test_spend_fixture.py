@@ -38,7 +38,7 @@ DAILY_MEASURES = """
     timed_requests
 """
 ENDPOINT = "CASE call_type WHEN 'aembedding' THEN '/embeddings' ELSE '/chat/completions' END"
-FLUSHED = '"endTime" < %(flushed_until)s'
+FLUSHED = '"endTime" <= %(flushed_until)s'
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +137,7 @@ def test_key_spend_is_the_flushed_spend_of_its_current_budget_period(loaded):
         FROM "LiteLLM_VerificationToken" k
         LEFT JOIN "LiteLLM_BudgetTable" b ON b.budget_id = k.budget_id
         LEFT JOIN "LiteLLM_SpendLogs" l
-          ON l.api_key = k.token AND l."endTime" < %(flushed_until)s
+          ON l.api_key = k.token AND l."endTime" <= %(flushed_until)s
          AND l."startTime" >= coalesce(
                k.budget_reset_at - (rtrim(k.budget_duration, 'd') || ' days')::interval,
                b.budget_reset_at - (rtrim(b.budget_duration, 'd') || ' days')::interval,

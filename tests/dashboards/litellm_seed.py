@@ -4,7 +4,12 @@ Three teams, a budget table with and without a max_budget, keys of every budget 
 (own budget, budget from budget_id, none, over budget, zero, expired), a deleted key,
 requests on four UTC days including exactly at midnight and a millisecond before it,
 failures, a tool call without a model, and the last minutes of today only in
-LiteLLM_SpendLogs, as when LiteLLM has not flushed them into its daily table yet.
+LiteLLM_SpendLogs, as when LiteLLM has not flushed them into its daily table yet: among
+them a long request that started before the last flush and ended after it.
+
+The daily rows follow LiteLLM's writer: a request is added when it is logged, at its
+end, to the row of the UTC day it started on, and each row carries the write cycle that
+last touched it, as `benchmarks/spend_fixture.py` does.
 
 Every spend is a sum of powers of two, so totals are exact in floating point whichever
 order PostgreSQL adds them in.
@@ -21,7 +26,10 @@ from datetime import datetime, timedelta
 import psycopg
 
 FLUSHED_AT = datetime(2026, 3, 10, 11, 55)
-"""LiteLLM's last flush into LiteLLM_DailyUserSpend; requests starting later are log-only."""
+"""LiteLLM's last flush into LiteLLM_DailyUserSpend; requests ending later are log-only."""
+
+WRITE_CYCLE = timedelta(seconds=10)
+"""LiteLLM's writer flushes every PROXY_BATCH_WRITE_AT seconds (10 by default)."""
 
 
 def token(name: str) -> str:
@@ -79,6 +87,12 @@ class Request:
     completion_tokens: int
     failed: bool = False
     provider: str = "openai"
+    duration: timedelta = timedelta(seconds=2)
+    """From startTime to endTime; LiteLLM logs the request at its end."""
+
+    @property
+    def end(self) -> datetime:
+        return self.start + self.duration
 
 
 DELETED_KEY = "deleted-key"
@@ -130,9 +144,12 @@ REQUESTS = [
     Request("r10", datetime(2026, 3, 9, 14), "batch-jobs", "", 0.75, 0, 0, provider=""),
     Request("r11", datetime(2026, 3, 10, 1), "research-bot", "claude-3-5-sonnet", 3.0, 300, 150,
             provider="anthropic"),
-    Request("r12", FLUSHED_AT, "tiered", "gpt-4o", 1.5, 150, 75),
-    # Started after the last flush: only in LiteLLM_SpendLogs.
-    Request("r13", datetime(2026, 3, 10, 11, 58), "support-bot", "gpt-4o", 16.0, 1600, 800),
+    # Ended exactly when the last flush wrote the daily rows, so it is in them.
+    Request("r12", FLUSHED_AT - timedelta(seconds=2), "tiered", "gpt-4o", 1.5, 150, 75),
+    # Ended after the last flush: only in LiteLLM_SpendLogs. r13 started four minutes
+    # before that flush, so only its end tells that the flush could not count it.
+    Request("r13", datetime(2026, 3, 10, 11, 54), "support-bot", "gpt-4o", 16.0, 1600, 800,
+            duration=timedelta(minutes=4)),
     Request("r14", datetime(2026, 3, 10, 11, 59, 30), "batch-jobs", "gpt-4o-mini", 0.0, 20, 0,
             failed=True),
     Request("r15", datetime(2026, 3, 10, 11, 59, 59), "research-bot", "gpt-4o", 32.0, 3200, 1600),
@@ -146,11 +163,11 @@ def key_by_name(name: str) -> Key | None:
     return next((key for key in KEYS if key.name == name), None)
 
 
-def flush_time(date: str, flushed_at: datetime) -> datetime:
-    """When the daily rows of `date` were last written: just after the day ended, unless
-    the last flush came before that."""
-    day_after = datetime.fromisoformat(date) + timedelta(days=1, seconds=5)
-    return min(day_after, flushed_at)
+def flush_after(instant: datetime) -> datetime:
+    """The first write cycle at or after `instant`: when the writer upserts what was
+    logged then, stamping the row's created_at or updated_at."""
+    cycles = -((datetime.min - instant) // WRITE_CYCLE)
+    return datetime.min + cycles * WRITE_CYCLE
 
 
 def insert_catalog(conn: psycopg.Connection) -> None:
@@ -188,7 +205,7 @@ def insert_spend_logs(conn: psycopg.Connection, requests: list[Request] = REQUES
         rows.append((
             r.request_id, "acompletion", token(r.key), r.spend,
             r.prompt_tokens + r.completion_tokens, r.prompt_tokens, r.completion_tokens,
-            r.start, r.start + timedelta(seconds=2), r.model, r.model, r.provider,
+            r.start, r.end, r.model, r.model, r.provider,
             key.user_id if key else "", key.team_id if key and key.team_id else "",
             "failure" if r.failed else "success", json.dumps(metadata),
         ))
@@ -204,12 +221,14 @@ def insert_daily_rows(conn: psycopg.Connection, flushed_at: datetime = FLUSHED_A
     """LiteLLM_DailyUserSpend as LiteLLM's writer leaves it after its last flush.
 
     One row per user, UTC date of the start, key, model and provider; a request counts as
-    failed when its status is 'failure'. Requests started after the flush are left out,
-    and each row is stamped with the flush that last wrote it.
+    failed when its status is 'failure'. Requests that ended after the last flush are
+    left out, and each row is stamped with the write cycles that first and last wrote it.
+    `flushed_at` must fall on a write cycle.
     """
+    assert flush_after(flushed_at) == flushed_at, flushed_at
     groups: dict[tuple[str, str, str, str, str], list[Request]] = defaultdict(list)
     for r in REQUESTS:
-        if r.start <= flushed_at:
+        if r.end <= flushed_at:
             key = key_by_name(r.key)
             user = key.user_id if key else ""
             groups[(user, r.start.date().isoformat(), token(r.key), r.model, r.provider)].append(r)
@@ -220,7 +239,7 @@ def insert_daily_rows(conn: psycopg.Connection, flushed_at: datetime = FLUSHED_A
             f"daily-{number}", user, date, api_key, model, model, provider,
             sum(r.prompt_tokens for r in members), sum(r.completion_tokens for r in members),
             sum(r.spend for r in members), len(members), len(members) - failed, failed,
-            flush_time(date, flushed_at), flush_time(date, flushed_at),
+            flush_after(min(r.end for r in members)), flush_after(max(r.end for r in members)),
         ))
     conn.cursor().executemany(
         'INSERT INTO "LiteLLM_DailyUserSpend" (id, user_id, date, api_key, model, model_group,'

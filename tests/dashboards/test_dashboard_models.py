@@ -17,7 +17,7 @@ from spend_dashboards.postgres_query import DATASOURCE_TYPE
 MODELS = build_all()
 DATASOURCE = {"type": DATASOURCE_TYPE, "uid": "${datasource}"}
 RANGE_PANELS = {
-    "Total spend", "Requests", "Failure rate", "Tokens", "Spend per day", "Spend by model",
+    "Totals", "Spend per day", "Spend by model",
     "Spend by key", "Spend by team", "Tokens per day", "Tokens by model", "Requests per day",
     "Failure rate per day", "Cost per 1K tokens by model",
 }
@@ -116,10 +116,8 @@ def _units(panel: dict[str, Any]) -> dict[str, str]:
 def test_units_are_usd_for_spend_short_for_counts_and_percent_for_shares() -> None:
     units = {panel["title"]: _units(panel) for _, panel in _all_panels()}
     assert units == {
-        "Total spend": {"*": "currencyUSD"},
-        "Requests": {"*": "short"},
-        "Failure rate": {"*": "percentunit"},
-        "Tokens": {"*": "short"},
+        "Totals": {"*": "currencyUSD", "Requests": "short", "Failure rate": "percentunit",
+                   "Tokens": "short"},
         "Spend per day": {"*": "currencyUSD"},
         "Spend by model": {"*": "currencyUSD"},
         "Spend by key": {"*": "currencyUSD", "Requests": "short", "Tokens": "short"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -87,6 +87,13 @@ def epoch(day: str) -> int:
     return int(utc(day).timestamp())
 
 
+def total_spend(conn: psycopg.Connection, time_range: tuple[datetime, datetime] = EVERY_DAY,
+                chosen: Mapping[str, str | list[str]] | None = None) -> float:
+    """The Spend field of the Totals panel."""
+    ((spend, _, _, _),) = run(conn, SPEND, panel("Totals").sql, time_range, chosen)
+    return spend
+
+
 # --- The SQL agrees with LiteLLM_SpendLogs ------------------------------------------------
 
 
@@ -112,15 +119,33 @@ def test_the_seed_leaves_the_last_minutes_out_of_the_daily_table(
 
 def test_requests_not_yet_flushed_are_counted_from_spend_logs(
         grafana: psycopg.Connection) -> None:
-    total = panel("Total spend").sql
-    assert run(grafana, SPEND, total, RANGES["today"]) == [(52.5,)]
-    assert run(grafana, SPEND, total, RANGES["last 24 hours"]) == [(65.25,)]
+    assert total_spend(grafana, RANGES["today"]) == 52.5
+    assert total_spend(grafana, RANGES["last 24 hours"]) == 65.25
 
 
-def test_a_request_starting_at_the_flush_is_counted_once(grafana: psycopg.Connection) -> None:
-    # r12 starts exactly when the daily rows were last written, so it is in them.
-    assert run(grafana, SPEND, panel("Total spend").sql, RANGES["today"],
-               {"key": ["sk-...wxyz"]}) == [(1.5,)]
+def test_a_request_ending_at_the_flush_is_counted_once(grafana: psycopg.Connection) -> None:
+    # r12 ends exactly when the daily rows were last written, so it is in them.
+    assert total_spend(grafana, RANGES["today"], {"key": ["sk-...wxyz"]}) == 1.5
+
+
+def test_a_request_that_started_before_the_flush_and_ended_after_it_is_counted(
+        grafana: psycopg.Connection) -> None:
+    # r13 (support-bot, 16 USD) started at 11:54, before the flush at 11:55 that stamped
+    # the newest daily row, and ended at 11:58, so that flush could not count it.
+    straddling = next(r for r in REQUESTS if r.request_id == "r13")
+    assert straddling.start < FLUSHED_AT < straddling.end
+    daily = grafana.execute(
+        'SELECT max(updated_at), count(*) FILTER (WHERE api_key = %s AND date = %s)'
+        ' FROM "LiteLLM_DailyUserSpend"',
+        (litellm_seed.token("support-bot"), "2026-03-10")).fetchone()
+    assert daily == (FLUSHED_AT, 0)
+
+    logs = grafana.execute(
+        'SELECT sum(spend) FROM "LiteLLM_SpendLogs"'
+        " WHERE \"startTime\" >= '2026-03-10' AND \"startTime\" < '2026-03-11'").fetchone()
+    assert logs == (52.5,)
+    assert total_spend(grafana, RANGES["today"]) == 52.5
+    assert total_spend(grafana, RANGES["today"], {"key": ["support-bot"]}) == 16.0
 
 
 # --- Whole UTC days --------------------------------------------------------------------
@@ -138,17 +163,15 @@ def test_a_request_at_midnight_belongs_to_the_day_it_starts(grafana: psycopg.Con
 
 
 def test_a_range_inside_days_counts_those_whole_days(grafana: psycopg.Connection) -> None:
-    total = panel("Total spend").sql
-    assert run(grafana, SPEND, total, RANGES["mid-day to mid-day"]) == [(16.125,)]
-    assert run(grafana, SPEND, total, RANGES["one day as Grafana rounds it"]) == [(3.375,)]
-    assert run(grafana, SPEND, total, RANGES["before any request"]) == [(0.0,)]
+    assert total_spend(grafana, RANGES["mid-day to mid-day"]) == 16.125
+    assert total_spend(grafana, RANGES["one day as Grafana rounds it"]) == 3.375
+    assert total_spend(grafana, RANGES["before any request"]) == 0.0
 
 
 def test_a_range_ending_at_midnight_includes_that_instant_and_so_its_day(
         grafana: psycopg.Connection) -> None:
     # Like $__timeFilter, whose BETWEEN includes the end: r07 starts exactly at the end.
-    assert run(grafana, SPEND, panel("Total spend").sql,
-               RANGES["ending exactly at midnight"]) == [(16.125,)]
+    assert total_spend(grafana, RANGES["ending exactly at midnight"]) == 16.125
 
 
 # --- Exact numbers, by construction -----------------------------------------------------
@@ -156,10 +179,8 @@ def test_a_range_ending_at_midnight_includes_that_instant_and_so_its_day(
 
 def test_totals_for_every_day(grafana: psycopg.Connection) -> None:
     assert sum(r.spend for r in REQUESTS) == 69.625
-    assert plain(run(grafana, SPEND, panel("Total spend").sql)) == [(69.625,)]
-    assert plain(run(grafana, SPEND, panel("Requests").sql)) == [(16,)]
-    assert plain(run(grafana, SPEND, panel("Failure rate").sql)) == [(0.1875,)]
-    assert plain(run(grafana, SPEND, panel("Tokens").sql)) == [(11795,)]
+    # Spend, requests, failure rate (3 of 16) and tokens, in one row.
+    assert plain(run(grafana, SPEND, panel("Totals").sql)) == [(69.625, 16, 0.1875, 11795)]
 
 
 @pytest.mark.parametrize(("chosen", "spend"), [
@@ -173,7 +194,7 @@ def test_totals_for_every_day(grafana: psycopg.Connection) -> None:
 ])
 def test_total_spend_follows_the_team_key_and_model_selection(
         grafana: psycopg.Connection, chosen: dict[str, list[str]], spend: float) -> None:
-    assert run(grafana, SPEND, panel("Total spend").sql, chosen=chosen) == [(spend,)]
+    assert total_spend(grafana, chosen=chosen) == spend
 
 
 def test_spend_by_key_names_keys_by_alias_or_masked_name(grafana: psycopg.Connection) -> None:
@@ -383,20 +404,64 @@ def test_every_table_and_column_the_dashboards_use_exists_in_the_pinned_schema(
 # --- Scenarios needing their own database -----------------------------------------------
 
 
-def test_totals_stay_exact_when_the_writer_has_not_flushed_for_a_day_and_a_half(
-        litellm_db) -> None:
-    # The last flush came just after r06, a millisecond before 9 March: nothing of 9 and
-    # 10 March is in the daily table, so both days come from SpendLogs.
+def _seed_flushed_at(litellm_db, flushed_at: datetime) -> None:  # type: ignore[no-untyped-def]
     with litellm_db.connect_app() as conn:
         litellm_seed.insert_catalog(conn)
         litellm_seed.insert_spend_logs(conn)
-        litellm_seed.insert_daily_rows(conn, flushed_at=datetime(2026, 3, 9) - MIDNIGHT_BEFORE)
+        litellm_seed.insert_daily_rows(conn, flushed_at=flushed_at)
+
+
+def test_totals_stay_exact_when_the_writer_has_not_flushed_for_two_hours(litellm_db) -> None:
+    # The last flush came at 10:00 on 10 March: r12 to r15 are only in SpendLogs, and
+    # every range and panel still equals the scan.
+    _seed_flushed_at(litellm_db, datetime(2026, 3, 10, 10))
     with litellm_db.connect_grafana() as conn:
-        assert run(conn, SPEND, panel("Total spend").sql) == [(69.625,)]
+        assert total_spend(conn) == 69.625
         for record in RANGE_RECORDS:
             for time_range in RANGES.values():
                 assert plain(run(conn, SPEND, record.sql, time_range)) == plain(
                     run(conn, SPEND, record.straightforward, time_range)), record.panel_title
+
+
+def test_a_writer_stalled_longer_than_the_unflushed_window_shows_what_the_daily_table_holds(
+        litellm_db) -> None:
+    # The README's limit: the last flush came at midnight starting 9 March, 36 hours
+    # before the range ends. Only requests started in the last three hours (r12 to r15,
+    # 49.5 USD) are read from SpendLogs; r06 to r11 (20 USD), logged after the flush and
+    # started earlier, are missing until the writer flushes them.
+    _seed_flushed_at(litellm_db, datetime(2026, 3, 9))
+    with litellm_db.connect_grafana() as conn:
+        assert total_spend(conn) == 4.125 + 49.5
+        assert total_spend(conn, RANGES["today"]) == 49.5
+
+
+def test_a_range_ending_in_the_future_reads_unflushed_requests_up_to_now(litellm_db) -> None:
+    # Grafana's "Today" or "This week" end in the future; the window for unflushed
+    # requests then ends now, on the server's clock, instead of at the range's end.
+    with litellm_db.connect_app() as conn:
+        now = conn.execute("SELECT date_trunc('second', now() AT TIME ZONE 'UTC')").fetchone()[0]
+        flushed = Request("f1", now - timedelta(minutes=10), "research-bot", "gpt-4o",
+                          1.0, 10, 5)
+        # Started 90 minutes ago, ended a minute ago: after the last flush.
+        running = Request("f2", now - timedelta(minutes=90), "research-bot", "gpt-4o",
+                          2.0, 20, 10, duration=timedelta(minutes=89))
+        litellm_seed.insert_catalog(conn)
+        litellm_seed.insert_spend_logs(conn, [flushed, running])
+        last_flush = litellm_seed.flush_after(flushed.end)
+        conn.execute(
+            'INSERT INTO "LiteLLM_DailyUserSpend" (id, user_id, date, api_key, model, spend,'
+            " prompt_tokens, completion_tokens, api_requests, successful_requests,"
+            " created_at, updated_at)"
+            " VALUES ('d1', 'user-1', %s, %s, 'gpt-4o', 1.0, 10, 5, 1, 1, %s, %s)",
+            (flushed.start.date().isoformat(), litellm_seed.token("research-bot"),
+             last_flush, last_flush))
+    assert running.start < last_flush < running.end
+    week = (utc((now - timedelta(days=2)).isoformat()), utc((now + timedelta(days=7)).isoformat()))
+    with litellm_db.connect_grafana() as conn:
+        assert total_spend(conn, week) == 3.0
+        for record in RANGE_RECORDS:
+            assert plain(run(conn, SPEND, record.sql, week)) == plain(
+                run(conn, SPEND, record.straightforward, week)), record.panel_title
 
 
 def test_spend_per_day_keeps_ten_series_and_sums_the_rest_as_others(litellm_db) -> None:
