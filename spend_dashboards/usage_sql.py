@@ -33,14 +33,30 @@ from spend_dashboards.filters import (
 UNFLUSHED_WINDOW = "3 hours"
 """How long before the range's end (or now) a request LiteLLM has not flushed may start.
 
-Covers LiteLLM's default request timeout (6,000 s) with an hour to spare for a slow
-writer. It is a constant, so the planner can estimate the SpendLogs rows it reads: with
+Covers LiteLLM's default request timeout (6,000 s) and an hour of a writer that is
+behind. It is a constant, so the planner can estimate the SpendLogs rows it reads: with
 only the watermark (a subquery) as bound it assumes a third of the range's rows, and its
 cost estimate at ten million requests passes `jit_above_cost`, which grafana_ro cannot
 raise; compiling then takes longer than the query.
 """
 
-USAGE_FROM_DAILY_TABLE = f"""usage AS (
+LONGEST_REQUEST = "10 minutes"
+"""How long before the watermark an unflushed request is looked for.
+
+SpendLogs has no index on endTime, so the top-up reads every request that started in
+its window; this bound keeps that window to minutes while the writer keeps up. A longer
+request that ended after the last flush is missing only until the next flush (LiteLLM
+flushes every 10 s), like any request logged just after a flush.
+"""
+
+USAGE_FROM_DAILY_TABLE = f"""watermark AS (
+  -- The newest flush into the daily rows of the days the top-up can date requests on.
+  SELECT coalesce(max(w.updated_at), '-infinity') AS flushed_at
+  FROM "LiteLLM_DailyUserSpend" w
+  WHERE w.date IN (to_char({NOW_OR_RANGE_END}, 'YYYY-MM-DD'),
+                   to_char({NOW_OR_RANGE_END} - interval '1 day', 'YYYY-MM-DD'))
+),
+usage AS (
   -- Whole UTC days, as LiteLLM's writer aggregated them per key, model and day.
   SELECT d.date AS day, d.api_key, d.model, d.spend,
          d.prompt_tokens, d.completion_tokens,
@@ -51,20 +67,19 @@ USAGE_FROM_DAILY_TABLE = f"""usage AS (
     AND {key_filter('d.api_key')}
   UNION ALL
   -- Requests that ended after the newest flush are not in the daily table yet; they
-  -- count on the day they started, as there. The constant startTime bounds let the
-  -- planner use, and estimate, the ("startTime") index.
+  -- count on the day they started, as there. Both startTime lower bounds use the
+  -- ("startTime") index: the planner estimates the constant one, the scan stops at the
+  -- tighter one.
   SELECT to_char(l."startTime", 'YYYY-MM-DD'), l.api_key, l.model, l.spend,
          l.prompt_tokens, l.completion_tokens,
          1, CASE WHEN l.status = {FAILED} THEN 1 ELSE 0 END
   FROM "LiteLLM_SpendLogs" l
   WHERE l."startTime" >= greatest({FIRST_DAY},
                                   {NOW_OR_RANGE_END} - interval '{UNFLUSHED_WINDOW}')
+    AND l."startTime" >= (SELECT flushed_at FROM watermark)
+                         - interval '{LONGEST_REQUEST}'
     AND l."startTime" < {END_DAY}
-    AND l."endTime" > coalesce(
-      (SELECT max(w.updated_at) FROM "LiteLLM_DailyUserSpend" w
-       WHERE w.date IN (to_char({NOW_OR_RANGE_END}, 'YYYY-MM-DD'),
-                        to_char({NOW_OR_RANGE_END} - interval '1 day', 'YYYY-MM-DD'))),
-      '-infinity')
+    AND l."endTime" > (SELECT flushed_at FROM watermark)
     AND {model_filter('l.model')}
     AND {key_filter('l.api_key')}
 )"""
@@ -99,18 +114,20 @@ TOTALS = """SELECT coalesce(sum(u.spend), 0) AS "Spend",
 FROM usage u"""
 """The range's spend, requests, failure rate and tokens, from one pass over `usage`."""
 
-SPEND_PER_DAY = f"""per_source AS (
-  -- Sum per day and model, or per day and key, before naming keys and teams.
+SPEND_PER_DAY = f"""sourced AS NOT MATERIALIZED (
+  -- Each usage row with the model or key it is split by. Rows are not summed per day
+  -- and key first: thirty days of a thousand keys make tens of thousands of such pairs,
+  -- which cost more to group than mapping each row to one of eleven series below.
+  -- Reading the daily rows twice (for the leaders, then per day) is cheaper than
+  -- keeping them in between.
   SELECT u.day,
          coalesce(CASE WHEN '$breakdown' = 'model' THEN u.model ELSE u.api_key END, '')
            AS source,
-         sum(u.spend) AS spend
+         u.spend
   FROM usage u
-  GROUP BY 1, 2
 ),
 named AS (
-  -- Each model or key once, with its series name and its spend over the range: naming
-  -- a thousand keys once is cheaper than naming every (day, key) pair.
+  -- Each model or key once, with its series name and its spend over the range.
   SELECT s.source,
          CASE '$breakdown'
            WHEN 'key' THEN {key_label('k')}
@@ -118,22 +135,26 @@ named AS (
            ELSE {model_label('s.source')}
          END AS name,
          s.spend
-  FROM (SELECT source, sum(spend) AS spend FROM per_source GROUP BY source) s
+  FROM (SELECT source, sum(spend) AS spend FROM sourced GROUP BY source) s
   LEFT JOIN "LiteLLM_VerificationToken" k ON '$breakdown' <> 'model' AND k.token = s.source
   LEFT JOIN "LiteLLM_TeamTable" t ON t.team_id = k.team_id
 ),
 leaders AS (
   -- The ten largest get a series each; the rest share one, so the legend stays legible.
   SELECT name FROM named GROUP BY name ORDER BY sum(spend) DESC, name LIMIT 10
+),
+series AS MATERIALIZED (
+  -- Materialized so the choice is made once per model or key, not once per row.
+  SELECT n.source,
+         CASE WHEN n.name IN (SELECT name FROM leaders) THEN n.name ELSE '(others)' END
+           AS metric
+  FROM named n
 )
-SELECT $__timeGroupAlias(p.day::timestamp, 1d),
-       CASE WHEN n.name IN (SELECT name FROM leaders) THEN n.name ELSE '(others)' END
-         AS metric,
-       sum(p.spend) AS "Spend"
-FROM per_source p
-JOIN named n ON n.source = p.source
-GROUP BY p.day, 2
-ORDER BY p.day, 2"""
+SELECT $__timeGroupAlias(p.day::timestamp, 1d), s.metric, sum(p.spend) AS "Spend"
+FROM sourced p
+JOIN series s ON s.source = p.source
+GROUP BY p.day, s.metric
+ORDER BY p.day, s.metric"""
 
 SPEND_BY_MODEL = f"""SELECT {model_label('u.model')} AS "Model", sum(u.spend) AS "Spend"
 FROM usage u

@@ -435,33 +435,56 @@ def test_a_writer_stalled_longer_than_the_unflushed_window_shows_what_the_daily_
         assert total_spend(conn, RANGES["today"]) == 49.5
 
 
+def _seed_one_flush(litellm_db, flushed: Request,  # type: ignore[no-untyped-def]
+                    unflushed: Request) -> datetime:
+    """Seed two requests of research-bot: `flushed` in the daily table, `unflushed` not."""
+    last_flush = litellm_seed.flush_after(flushed.end)
+    assert unflushed.end > last_flush
+    with litellm_db.connect_app() as conn:
+        litellm_seed.insert_catalog(conn)
+        litellm_seed.insert_spend_logs(conn, [flushed, unflushed])
+        conn.execute(
+            'INSERT INTO "LiteLLM_DailyUserSpend" (id, user_id, date, api_key, model, spend,'
+            " prompt_tokens, completion_tokens, api_requests, successful_requests,"
+            " created_at, updated_at)"
+            " VALUES ('d1', 'user-1', %s, %s, %s, %s, %s, %s, 1, 1, %s, %s)",
+            (flushed.start.date().isoformat(), litellm_seed.token(flushed.key), flushed.model,
+             flushed.spend, flushed.prompt_tokens, flushed.completion_tokens, last_flush,
+             last_flush))
+    return last_flush
+
+
 def test_a_range_ending_in_the_future_reads_unflushed_requests_up_to_now(litellm_db) -> None:
     # Grafana's "Today" or "This week" end in the future; the window for unflushed
     # requests then ends now, on the server's clock, instead of at the range's end.
     with litellm_db.connect_app() as conn:
         now = conn.execute("SELECT date_trunc('second', now() AT TIME ZONE 'UTC')").fetchone()[0]
-        flushed = Request("f1", now - timedelta(minutes=10), "research-bot", "gpt-4o",
-                          1.0, 10, 5)
-        # Started 90 minutes ago, ended a minute ago: after the last flush.
-        running = Request("f2", now - timedelta(minutes=90), "research-bot", "gpt-4o",
-                          2.0, 20, 10, duration=timedelta(minutes=89))
-        litellm_seed.insert_catalog(conn)
-        litellm_seed.insert_spend_logs(conn, [flushed, running])
-        last_flush = litellm_seed.flush_after(flushed.end)
-        conn.execute(
-            'INSERT INTO "LiteLLM_DailyUserSpend" (id, user_id, date, api_key, model, spend,'
-            " prompt_tokens, completion_tokens, api_requests, successful_requests,"
-            " created_at, updated_at)"
-            " VALUES ('d1', 'user-1', %s, %s, 'gpt-4o', 1.0, 10, 5, 1, 1, %s, %s)",
-            (flushed.start.date().isoformat(), litellm_seed.token("research-bot"),
-             last_flush, last_flush))
+    flushed = Request("f1", now - timedelta(minutes=10), "research-bot", "gpt-4o", 1.0, 10, 5)
+    # Started before the last flush, ended a minute ago.
+    running = Request("f2", now - timedelta(minutes=12), "research-bot", "gpt-4o", 2.0, 20, 10,
+                      duration=timedelta(minutes=11))
+    last_flush = _seed_one_flush(litellm_db, flushed, running)
     assert running.start < last_flush < running.end
+
     week = (utc((now - timedelta(days=2)).isoformat()), utc((now + timedelta(days=7)).isoformat()))
     with litellm_db.connect_grafana() as conn:
         assert total_spend(conn, week) == 3.0
         for record in RANGE_RECORDS:
             assert plain(run(conn, SPEND, record.sql, week)) == plain(
                 run(conn, SPEND, record.straightforward, week)), record.panel_title
+
+
+def test_a_request_longer_than_ten_minutes_waits_for_the_next_flush(litellm_db) -> None:
+    # The README's limit: the top-up looks for unflushed requests that started at most
+    # ten minutes before the newest flush. f2 ran for 55 minutes and ended after the
+    # flush of f1, so it shows once LiteLLM's next flush (within 10 s) adds it.
+    flushed = Request("f1", datetime(2026, 3, 10, 11, 50), "research-bot", "gpt-4o",
+                      1.0, 10, 5)
+    long_running = Request("f2", datetime(2026, 3, 10, 11), "research-bot", "gpt-4o",
+                           2.0, 20, 10, duration=timedelta(minutes=55))
+    _seed_one_flush(litellm_db, flushed, long_running)
+    with litellm_db.connect_grafana() as conn:
+        assert total_spend(conn, RANGES["today"]) == 1.0
 
 
 def test_spend_per_day_keeps_ten_series_and_sums_the_rest_as_others(litellm_db) -> None:
