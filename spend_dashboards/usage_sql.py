@@ -33,7 +33,7 @@ from spend_dashboards.filters import (
 UNFLUSHED_WINDOW = "3 hours"
 """How long before the range's end (or now) a request LiteLLM has not flushed may start.
 
-Covers LiteLLM's default request timeout (6,000 s) and an hour of a writer that is
+Covers LiteLLM's default request timeout (6,000 s) and over an hour of a writer that is
 behind. It is a constant, so the planner can estimate the SpendLogs rows it reads: with
 only the watermark (a subquery) as bound it assumes a third of the range's rows, and its
 cost estimate at ten million requests passes `jit_above_cost`, which grafana_ro cannot
