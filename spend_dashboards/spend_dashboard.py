@@ -58,8 +58,9 @@ def build(datasource_uid: str) -> DashboardDraft:
     board.with_variable(breakdown_variable())
 
     def range_panel(panel: cogbuilder.Builder[dashboard.Panel], title: str, body: str,
-                    time_series: bool = False) -> None:
-        draft.panel(panel, title, from_daily_table(body), straightforward=from_spend_logs(body),
+                    time_series: bool = False, twin_body: str | None = None) -> None:
+        draft.panel(panel, title, from_daily_table(body),
+                    straightforward=from_spend_logs(twin_body or body),
                     format_val="time_series" if time_series else "table")
 
     draft.row("Totals for the range")
@@ -80,7 +81,8 @@ def build(datasource_uid: str) -> DashboardDraft:
                            "rest are summed as (others). A key counts for the team it "
                            "belongs to now." + WHOLE_DAYS + SOURCES, SPEND,
                            stacked=True, width=24),
-        "Spend per day", usage_sql.SPEND_PER_DAY, time_series=True)
+        "Spend per day", usage_sql.SPEND_PER_DAY, time_series=True,
+        twin_body=usage_sql.SPEND_PER_DAY_BY_PAIRS)
     range_panel(
         ranking_panel("Spend per model LiteLLM logged, largest first." + WHOLE_DAYS
                       + SOURCES, SPEND),
