@@ -114,6 +114,20 @@ TOTALS = """SELECT coalesce(sum(u.spend), 0) AS "Spend",
 FROM usage u"""
 """The range's spend, requests, failure rate and tokens, from one pass over `usage`."""
 
+_BREAKDOWN_SOURCE = (
+    "coalesce(CASE WHEN '$breakdown' = 'model' THEN u.model ELSE u.api_key END, '')")
+"""The model or key a usage row is split by, per the "Split spend by" choice."""
+
+
+def _series_name(source: str) -> str:
+    """The series a model or key (`source`) is drawn as: model, key or team label."""
+    return f"""CASE '$breakdown'
+           WHEN 'key' THEN {key_label('k')}
+           WHEN 'team' THEN {team_label('t', 'k')}
+           ELSE {model_label(source)}
+         END"""
+
+
 SPEND_PER_DAY = f"""sourced AS NOT MATERIALIZED (
   -- Each usage row with the model or key it is split by. Rows are not summed per day
   -- and key first: thirty days of a thousand keys make tens of thousands of such pairs,
@@ -121,7 +135,7 @@ SPEND_PER_DAY = f"""sourced AS NOT MATERIALIZED (
   -- Reading the daily rows twice (for the leaders, then per day) is cheaper than
   -- keeping them in between.
   SELECT u.day,
-         coalesce(CASE WHEN '$breakdown' = 'model' THEN u.model ELSE u.api_key END, '')
+         {_BREAKDOWN_SOURCE}
            AS source,
          u.spend
   FROM usage u
@@ -129,11 +143,7 @@ SPEND_PER_DAY = f"""sourced AS NOT MATERIALIZED (
 named AS (
   -- Each model or key once, with its series name and its spend over the range.
   SELECT s.source,
-         CASE '$breakdown'
-           WHEN 'key' THEN {key_label('k')}
-           WHEN 'team' THEN {team_label('t', 'k')}
-           ELSE {model_label('s.source')}
-         END AS name,
+         {_series_name('s.source')} AS name,
          s.spend
   FROM (SELECT source, sum(spend) AS spend FROM sourced GROUP BY source) s
   LEFT JOIN "LiteLLM_VerificationToken" k ON '$breakdown' <> 'model' AND k.token = s.source
@@ -158,7 +168,7 @@ ORDER BY p.day, s.metric"""
 
 SPEND_PER_DAY_BY_PAIRS = f"""per_pair AS (
   SELECT u.day,
-         coalesce(CASE WHEN '$breakdown' = 'model' THEN u.model ELSE u.api_key END, '')
+         {_BREAKDOWN_SOURCE}
            AS source,
          sum(u.spend) AS spend
   FROM usage u
@@ -166,11 +176,7 @@ SPEND_PER_DAY_BY_PAIRS = f"""per_pair AS (
 ),
 series AS (
   SELECT p.day,
-         CASE '$breakdown'
-           WHEN 'key' THEN {key_label('k')}
-           WHEN 'team' THEN {team_label('t', 'k')}
-           ELSE {model_label('p.source')}
-         END AS name,
+         {_series_name('p.source')} AS name,
          sum(p.spend) AS spend
   FROM per_pair p
   LEFT JOIN "LiteLLM_VerificationToken" k ON '$breakdown' <> 'model' AND k.token = p.source
