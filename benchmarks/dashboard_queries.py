@@ -578,7 +578,8 @@ def draw_plot(runs: list[SizeRun], path: Path) -> None:
 # -- command ----------------------------------------------------------------------------
 
 
-def _dashboards_revision() -> str:
+def dashboards_revision() -> str:
+    """Which dashboard SQL a run measured: the commit, and whether it had local edits."""
     # The dashboards change under review; the report names the SQL it measured.
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
@@ -635,7 +636,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def progress(message: str) -> None:
         print(message, flush=True)
 
-    context["dashboards"] = _dashboards_revision()
+    context["dashboards"] = dashboards_revision()
     queries = dashboard_queries()
     progress(f"{len(queries)} dashboard queries, ranges {', '.join(RANGES)}")
     with ThrowawayPostgres(shared_buffers=SHARED_BUFFERS, settings=SERVER_SETTINGS) as server:
