@@ -35,6 +35,8 @@ REFUSED_WITH_INSUFFICIENT_PRIVILEGE = {
     "drop_table": 'DROP TABLE "LiteLLM_SpendLogs"',
     "grant_role_membership": "GRANT pg_read_all_data TO litellm",
     "set_role_to_litellm": "SET ROLE litellm",
+    "set_role_to_superuser": "SET ROLE postgres",
+    "set_session_authorization_to_superuser": "SET SESSION AUTHORIZATION postgres",
     "copy_to_program": "COPY (SELECT 1) TO PROGRAM 'true'",
     "copy_from_server_file": "COPY \"LiteLLM_SpendLogs\" (request_id) FROM 'PG_VERSION'",
     "read_server_file": "SELECT pg_read_file('PG_VERSION')",
@@ -115,6 +117,40 @@ def test_every_panel_query_runs_as_grafana_ro_and_shows_no_token_hash(
     assert len(queries) == len(spend_dashboards.queries())
     assert "team-a-prod" in cells
     assert [cell for cell in cells if token_hash in cell] == []
+
+
+def test_set_role_pg_read_all_data_gives_nothing_beyond_reading(
+    litellm_db: LiteLLMDatabase,
+) -> None:
+    """grafana_ro may become the role it is a member of; that role only reads, as it does."""
+    with litellm_db.connect_grafana() as conn:
+        privileges_as_grafana_ro = _table_privileges_in_public(conn)
+        conn.execute("SET ROLE pg_read_all_data")
+        who = conn.execute("SELECT current_user, session_user").fetchone()
+        privileges_as_member = _table_privileges_in_public(conn)
+        spend_rows = conn.execute('SELECT count(*) FROM "LiteLLM_SpendLogs"').fetchone()
+        memberships = conn.execute(
+            "SELECT count(*) FROM pg_auth_members WHERE member = 'pg_read_all_data'::regrole"
+        ).fetchone()
+        with pytest.raises(errors.InsufficientPrivilege) as insert_refused:
+            conn.execute(REFUSED_WITH_INSUFFICIENT_PRIVILEGE["insert_spend_log"])
+        # SET ROLE checks the session user's memberships, so the detour reaches no further.
+        with pytest.raises(errors.InsufficientPrivilege) as set_role_refused:
+            conn.execute("SET ROLE litellm")
+
+    tables = privileges_as_grafana_ro["SELECT"]
+    assert who == ("pg_read_all_data", "grafana_ro")
+    assert privileges_as_member == privileges_as_grafana_ro == {
+        "SELECT": tables, "INSERT": 0, "UPDATE": 0, "DELETE": 0, "TRUNCATE": 0,
+        "REFERENCES": 0, "TRIGGER": 0,
+    }  # fmt: skip
+    assert tables > 90
+    assert spend_rows == (0,)
+    assert memberships == (0,)
+    assert insert_refused.value.diag.message_primary == (
+        "permission denied for table LiteLLM_SpendLogs"
+    )
+    assert set_role_refused.value.diag.message_primary == 'permission denied to set role "litellm"'
 
 
 def test_granting_table_privileges_grants_nothing(litellm_db: LiteLLMDatabase) -> None:
@@ -219,6 +255,17 @@ def _count(conn: psycopg.Connection, table: str) -> int:
     return conn.execute(
         sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
     ).fetchone()[0]
+
+
+def _table_privileges_in_public(conn: psycopg.Connection) -> dict[str, int]:
+    """How many of public's tables the current role holds each table privilege on."""
+    return dict(conn.execute(
+        "SELECT privilege, count(*) FILTER (WHERE has_table_privilege(c.oid, privilege))"
+        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,"
+        " unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES',"
+        " 'TRIGGER']) AS privilege"
+        " WHERE n.nspname = 'public' AND c.relkind = 'r' GROUP BY privilege"
+    ).fetchall())  # fmt: skip
 
 
 def _spend_logs_acl(conn: psycopg.Connection) -> tuple[object, ...] | None:
