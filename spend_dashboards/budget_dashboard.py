@@ -63,8 +63,10 @@ def build(datasource_uid: str) -> DashboardDraft:
     key_table = table_panel(
         "Each key's budget, where it comes from (the key itself or a budget_id), its spend "
         "this period (LiteLLM_VerificationToken.spend, set back to 0 at each reset), what "
-        "remains (negative when over budget), the share used, and the next reset. Keys "
-        "show by alias, else by masked name, never by their hash." + KEY_BUDGET_RULE
+        "remains (negative when over budget), the share used, and how often and when it "
+        "next resets: on the key's own budget_duration when it has one, else with its "
+        "LiteLLM_BudgetTable row (budget_id), else never. Keys show by alias, else by "
+        "masked name, never by their hash." + KEY_BUDGET_RULE
         + CURRENT_STATE, SPEND,
         {"Utilisation": UTILISATION, "Next reset": TIMESTAMP}, sort_by="Utilisation",
         height=12)

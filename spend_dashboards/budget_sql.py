@@ -5,6 +5,11 @@ set back to 0 at each reset) reaches its budget: the key's own `max_budget`, els
 `max_budget` of the LiteLLM_BudgetTable row its `budget_id` points to. A key with
 neither has no budget: it is unlimited, and these queries return NULL for its budget,
 remaining and utilisation, never 0. Teams work the same way from LiteLLM_TeamTable.
+
+Where the budget comes from does not decide when it resets. LiteLLM's reset job resets a
+key on its own schedule (`budget_duration`, `budget_reset_at`) when the key has a
+`budget_duration`; a key with a `budget_id` and no `budget_duration` of its own is reset
+with its LiteLLM_BudgetTable row, on that row's schedule. A key with neither never resets.
 """
 
 from __future__ import annotations
@@ -36,10 +41,10 @@ KEY_BUDGETS = f"""SELECT {key_name('k')} AS "Key",
        k.spend AS "Spend this period",
        {_KEY_BUDGET} - k.spend AS "Remaining",
        {_KEY_UTILISATION} AS "Utilisation",
-       CASE WHEN k.max_budget IS NOT NULL THEN k.budget_duration
-            ELSE coalesce(b.budget_duration, k.budget_duration) END AS "Resets every",
-       CASE WHEN k.max_budget IS NOT NULL THEN k.budget_reset_at
-            ELSE coalesce(b.budget_reset_at, k.budget_reset_at) END AS "Next reset"
+       CASE WHEN k.budget_duration IS NOT NULL THEN k.budget_duration
+            WHEN k.budget_id IS NOT NULL THEN b.budget_duration END AS "Resets every",
+       CASE WHEN k.budget_duration IS NOT NULL THEN k.budget_reset_at
+            WHEN k.budget_id IS NOT NULL THEN b.budget_reset_at END AS "Next reset"
 {_LIVE_KEYS}
 ORDER BY 7 DESC NULLS LAST, 1"""
 

@@ -1,7 +1,8 @@
 """A small LiteLLM database whose right answers are known by construction.
 
 Three teams, a budget table with and without a max_budget, keys of every budget kind
-(own budget, budget from budget_id, none, over budget, zero, expired), a deleted key,
+(own budget, budget from budget_id, none, over budget, zero, expired) and of every reset
+schedule (their own, their budget row's, none), a deleted key,
 requests on four UTC days including exactly at midnight and a millisecond before it,
 failures, a tool call without a model, and the last minutes of today only in
 LiteLLM_SpendLogs, as when LiteLLM has not flushed them into its daily table yet: among
@@ -121,6 +122,14 @@ KEYS = [
         expires=datetime(2000, 1, 1)),
     # A full secret stored in key_name by hand: the dashboards must still mask it.
     Key("zero-budget", "", "sk-live-1234567890abcdef", "team-ops", spend=0.0, max_budget=0.0),
+    # Its own budget, but no budget_duration of its own: LiteLLM resets it with its budget
+    # row, daily.
+    Key("capped-tier", "capped-tier", "sk-...c7kl", "team-support", spend=3.0,
+        max_budget=8.0, budget_id="tier-small"),
+    # Its budget from its budget row, but a budget_duration of its own: LiteLLM resets it
+    # on that schedule, not the row's.
+    Key("own-schedule", "own-schedule", "sk-...o8mn", "team-ops", spend=1.25,
+        budget_id="tier-small", budget_duration="30d", budget_reset_at=datetime(2026, 3, 31)),
 ]
 
 MIDNIGHT_BEFORE = timedelta(milliseconds=1)

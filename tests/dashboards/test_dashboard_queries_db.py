@@ -293,18 +293,40 @@ def test_key_budgets_come_from_the_key_else_its_budget_row_and_none_is_unlimited
         ("sk-...cdef", "team-ops", "key", 0.0, 0.0, 0.0, 1.0, None, None),
         ("sk-...wxyz", "Research", "budget tier-small", 10.0, 7.5, 2.5, 0.75, "1d",
          datetime(2026, 3, 11)),
+        ("capped-tier", "Support", "key", 8.0, 3.0, 5.0, 0.375, "1d", datetime(2026, 3, 11)),
         ("research-bot", "Research", "key", 20.0, 5.0, 15.0, 0.25, "7d",
          datetime(2026, 3, 15)),
+        ("own-schedule", "team-ops", "budget tier-small", 10.0, 1.25, 8.75, 0.125, "30d",
+         datetime(2026, 3, 31)),
         # No budget anywhere: NULL budget, remaining and utilisation, never 0.
         ("batch-jobs", "(no team)", None, None, 30.0, None, None, None, None),
         ("limits-only", "team-ops", None, None, 0.5, None, None, None, None),
     ]
 
 
+def test_a_key_resets_on_its_own_budget_duration_else_with_its_budget_row(
+        grafana: psycopg.Connection) -> None:
+    # LiteLLM's reset job resets a key with a budget_duration on that schedule, and a key
+    # with a budget_id and no budget_duration when its LiteLLM_BudgetTable row resets
+    # (tier-small: daily, next on 11 March), whichever of the two its max_budget comes
+    # from. limits-only's row has no budget_duration, and batch-jobs has neither.
+    rows = run(grafana, BUDGETS, panel("Key budgets", BUDGETS).sql)
+    assert {key: (every, next_reset) for key, *_, every, next_reset in rows} == {
+        "research-bot": ("7d", datetime(2026, 3, 15)),
+        "support-bot": ("30d", datetime(2026, 4, 1)),
+        "sk-...wxyz": ("1d", datetime(2026, 3, 11)),
+        "capped-tier": ("1d", datetime(2026, 3, 11)),
+        "own-schedule": ("30d", datetime(2026, 3, 31)),
+        "limits-only": (None, None),
+        "batch-jobs": (None, None),
+        "sk-...cdef": (None, None),
+    }
+
+
 def test_keys_closest_to_and_over_their_budget(grafana: psycopg.Connection) -> None:
     assert plain(run(grafana, BUDGETS, panel("Keys closest to their budget", BUDGETS).sql)) == [
         ("support-bot", 1.5), ("sk-...cdef", 1.0), ("sk-...wxyz", 0.75),
-        ("research-bot", 0.25)]
+        ("capped-tier", 0.375), ("research-bot", 0.25), ("own-schedule", 0.125)]
     assert run(grafana, BUDGETS, panel("Keys at or over budget", BUDGETS).sql) == [(2,)]
 
 
@@ -339,10 +361,10 @@ def test_variables_offer_teams_keys_by_name_and_recorded_models(
         ("team-research", "Research"), ("team-support", "Support"), ("team-ops", "team-ops")}
     assert {name for (name,) in run(grafana, SPEND, panel("$key").sql)} == {
         "research-bot", "sk-...wxyz", "support-bot", "batch-jobs", "limits-only",
-        "expired-key", "sk-...cdef"}
+        "expired-key", "sk-...cdef", "capped-tier", "own-schedule"}
     assert {name for (name,) in run(grafana, SPEND, panel("$key").sql,
                                     chosen={"team": ["team-ops"]})} == {
-        "limits-only", "sk-...cdef"}
+        "limits-only", "sk-...cdef", "own-schedule"}
     model = panel("$model")
     assert run(grafana, SPEND, model.sql) == [
         ("claude-3-5-sonnet",), ("gpt-4o",), ("gpt-4o-mini",)]
