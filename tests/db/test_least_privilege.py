@@ -211,7 +211,11 @@ def test_litellm_defines_one_function_a_security_invoker_trigger(
 def test_calling_litellm_trigger_function_directly_is_refused(
     litellm_db: LiteLLMDatabase,
 ) -> None:
-    """PUBLIC holds EXECUTE on every new function, so the refusal is 0A000, not 42501."""
+    """PUBLIC holds EXECUTE on every new function, so the refusal is 0A000, not 42501.
+
+    That is harmless: PostgreSQL refuses to run a function returning `trigger` anywhere but
+    in a trigger, before its body starts, so the body's write to LiteLLM_Config never happens.
+    """
     call = sql.SQL("SELECT {}()").format(sql.Identifier(LITELLM_TRIGGER_FUNCTION))
 
     with litellm_db.connect_grafana() as conn:
@@ -220,8 +224,13 @@ def test_calling_litellm_trigger_function_directly_is_refused(
         ).fetchone()
         with pytest.raises(errors.FeatureNotSupported) as refused:
             conn.execute(call)
+    with litellm_db.connect_superuser() as conn:
+        revisions = conn.execute(
+            'SELECT param_name, reload_revision FROM "LiteLLM_Config"'
+        ).fetchall()
 
     assert may_execute == (True,)
+    assert revisions == []
     assert refused.value.sqlstate == "0A000"
     assert refused.value.diag.message_primary == (
         "trigger functions can only be called as triggers"
