@@ -9,13 +9,24 @@ from components.spend_dashboards import SpendDashboards
 from components.spend_datasource import SpendDatasource
 from manifests import names
 from manifests.dashboards import load_dashboards
-from settings import SECTIONS, load_settings
+from settings import load_stack_config
 
-config = pulumi.Config()
-settings = load_settings(
-    {key: config.get_object(key) for key in SECTIONS if config.get_object(key) is not None},
-    gcp_project=pulumi.Config("gcp").get("project"),
-)
+
+def engine_config() -> tuple[dict[str, str], set[str]]:
+    """Every config key the engine gave this run, with its raw text, and the secret ones."""
+    # pulumi.Config answers only for keys it is asked about, so a misspelt key would pass
+    # unseen. The keys are listed where the runtime keeps them: its own map (mocks, the
+    # automation API) and PULUMI_CONFIG (the CLI's language host).
+    runtime = pulumi.runtime
+    keys = set(runtime.config.CONFIG.get()) | set(runtime.get_config_env())
+    secret = {key for key in keys if runtime.is_config_secret(key)}
+    secret |= set(runtime.get_config_secret_keys_env())
+    return {key: runtime.get_config(key) for key in sorted(keys)}, secret
+
+
+stack_config, secret_keys = engine_config()
+settings = load_stack_config(stack_config, secret_keys,
+                             gcp_project=pulumi.Config("gcp").get("project"))
 dashboard_files = load_dashboards()
 
 password = RolePassword("grafana-ro", settings.secret)

@@ -186,22 +186,28 @@ def stack_config(stack: str) -> dict[str, Any]:
 
 def run_program(config: dict[str, Any], live_cluster_spec: dict[str, Any] | None = None,
                 stack: str = "lab", preview: bool = True,
-                monitor: RecordingMonitor | None = None) -> ProgramRun:
-    """Run `__main__.py` under mocks with a stack's config and return what it registered."""
+                monitor: RecordingMonitor | None = None, secret_keys: tuple[str, ...] = (),
+                logs: list[str] | None = None) -> ProgramRun:
+    """Run `__main__.py` under mocks with a stack's config and return what it registered.
+
+    `secret_keys` are the config keys set as secrets; `logs`, when given, collects the log
+    lines even if the run fails.
+    """
     if monitor is None:
         monitor = RecordingMonitor(ClusterMocks(
             EMPTY_CLUSTER_SPEC if live_cluster_spec is None else live_cluster_spec))
-    logs: list[str] = []
+    logs = [] if logs is None else logs
     logger = logging.getLogger(f"render.{stack}")
     logger.propagate = False
     logger.handlers = [_ListHandler(logs)]
     logger.setLevel(logging.DEBUG)
 
     runtime_settings.set_root_resource(None)
+    # The secret keys are always set: the runtime keeps them between runs otherwise.
     pulumi.runtime.set_all_config({
         key: value if isinstance(value, str) else json.dumps(value)
         for key, value in config.items()
-    })
+    }, secret_keys=list(secret_keys))
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack,
                              preview=preview, logger=logger, monitor=monitor)
     root = runtime_settings.get_root_resource()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Collection, Mapping
 
 PROJECT = "litellm-observability"
 
@@ -41,12 +42,20 @@ class SettingsError(ValueError):
     """A stack config value that the program refuses, named with what is allowed."""
 
     def __init__(self, key: str, value: Any, allowed: str):
-        shown = "(missing)" if value is _MISSING else repr(value)
+        if value is _MISSING:
+            shown = "(missing)"
+        elif value is _SECRET:
+            shown = "(secret)"
+        else:
+            shown = repr(value)
         super().__init__(f"config {PROJECT}:{key} = {shown} is invalid: {allowed}")
         self.key = key
+        self.value = value
+        self.allowed = allowed
 
 
 _MISSING = object()
+_SECRET = object()
 
 
 @dataclass(frozen=True)
@@ -352,8 +361,24 @@ def _annotation_key(key: str, value: Any) -> str:
     return value
 
 
-def load_settings(config: Mapping[str, Any], gcp_project: Any = None) -> Settings:
-    """Validate a stack's config mapping (keys without the project prefix) into Settings."""
+def load_settings(config: Mapping[str, Any], gcp_project: Any = None,
+                  secret_keys: Collection[str] = ()) -> Settings:
+    """Validate a stack's config mapping (keys without the project prefix) into Settings.
+
+    An error about a key in `secret_keys` (set with `pulumi config set --secret`) shows
+    `(secret)` in place of the value.
+    """
+    try:
+        return _validated(config, gcp_project)
+    except SettingsError as error:
+        refused = error
+    # Raised outside the except block, so the refused value is not kept as its context either.
+    if refused.key.split(".")[0] not in secret_keys:
+        raise refused
+    raise SettingsError(refused.key, _SECRET, refused.allowed)
+
+
+def _validated(config: Mapping[str, Any], gcp_project: Any) -> Settings:
     for name in sorted(set(config) - set(SECTIONS)):
         raise SettingsError(name, config[name],
                             "an unknown key; this program reads " + ", ".join(SECTIONS))
@@ -364,3 +389,25 @@ def load_settings(config: Mapping[str, Any], gcp_project: Any = None) -> Setting
         secret=_secret(config, gcp_project),
         grafana=_grafana(config, role),
     )
+
+
+def load_stack_config(stack_config: Mapping[str, str], secret_keys: Collection[str] = (),
+                      gcp_project: Any = None) -> Settings:
+    """Settings from the engine's whole config, `namespace:key` to the value's raw text.
+
+    Every key of this project is read, so a misspelt one is refused rather than ignored.
+    """
+    prefix = f"{PROJECT}:"
+    own = {key.removeprefix(prefix): _parse(raw) for key, raw in stack_config.items()
+           if key.startswith(prefix)}
+    secret = {key.removeprefix(prefix) for key in secret_keys if key.startswith(prefix)}
+    return load_settings(own, gcp_project, secret)
+
+
+def _parse(raw: str) -> Any:
+    # Pulumi passes a structured value as JSON text and a plain one as typed; a plain value
+    # stays a string, so the check of its key says what is allowed instead of a JSON error.
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw

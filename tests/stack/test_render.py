@@ -58,3 +58,15 @@ def test_render_of_a_bad_stack_file_prints_the_error_and_exits_2(tmp_path, monke
     assert capsys.readouterr().err == ("error: config litellm-observability:role.mode = "
                                        "'alter' is invalid: one of patch, databaseRole\n")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_render_of_a_section_given_as_plain_text_prints_what_is_allowed(tmp_path, monkeypatch,
+                                                                        capsys):
+    config = render.stack_config("lab")
+    config["litellm-observability:role"] = "grafana_ro"
+    monkeypatch.setattr(render, "stack_config", lambda stack: config)
+    assert render.main(["lab", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == ("error: config litellm-observability:role = "
+                                       "'grafana_ro' is invalid: a mapping of name, mode, "
+                                       "connectionLimit, reclaimPolicy\n")
+    assert list(tmp_path.iterdir()) == []

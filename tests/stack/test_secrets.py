@@ -6,12 +6,13 @@ import json
 import re
 import string
 
+import pytest
 import yaml
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 import render
 from manifests.datasource import PASSWORD_TEMPLATE
-from settings import load_settings
+from settings import SettingsError, load_settings
 from manifests import datasource
 
 P = "litellm-observability"
@@ -140,3 +141,24 @@ def test_errors_never_echo_a_secret_value(lab_config):
         assert str(error).startswith(f"config {P}:secret.rotation = ")
     else:
         raise AssertionError("a 65-character rotation value must be refused")
+
+
+def test_a_secret_config_value_is_never_echoed_by_the_error_that_refuses_it(lab_config):
+    lab_config[f"{P}:grafanaPassword"] = "Hunter2-Leaked"
+    with pytest.raises(SettingsError) as raised:
+        render.run_program(lab_config, secret_keys=(f"{P}:grafanaPassword",))
+    assert str(raised.value) == (f"config {P}:grafanaPassword = (secret) is invalid: an "
+                                 "unknown key; this program reads cluster, role, secret, "
+                                 "grafana")
+    assert raised.value.__context__ is None
+
+
+def test_a_secret_section_the_cli_names_in_its_environment_is_not_echoed_either(
+        lab_config, monkeypatch):
+    # The CLI's language host lists the secret keys as JSON in PULUMI_CONFIG_SECRET_KEYS.
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps([f"{P}:role"]))
+    lab_config[f"{P}:role"]["connectionLimit"] = 4321
+    with pytest.raises(SettingsError) as raised:
+        render.run_program(lab_config)
+    assert str(raised.value) == (f"config {P}:role.connectionLimit = (secret) is invalid: "
+                                 "an integer from 1 to 100")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import render
@@ -133,6 +135,37 @@ def test_missing_gcp_project_is_named(lab_config):
         render.run_program(lab_config)
     assert str(raised.value) == (f"config {P}:secret.project (or gcp:project) = (missing) is "
                                  "invalid: a GCP project id; set gcp:project or secret.project")
+
+
+def refused_run(config, **options) -> tuple[str, list[render.Registration]]:
+    """Run the program with a config it must refuse: the error and what was registered."""
+    monitor = render.RecordingMonitor(render.ClusterMocks({}))
+    with pytest.raises(SettingsError) as raised:
+        render.run_program(config, monitor=monitor, **options)
+    return str(raised.value), monitor.registrations
+
+
+def test_the_program_refuses_a_misspelt_top_level_key(lab_config):
+    lab_config[f"{P}:roles"] = {"name": "x"}
+    assert refused_run(lab_config) == (
+        f"config {P}:roles = {{'name': 'x'}} is invalid: an unknown key; this program reads "
+        "cluster, role, secret, grafana", [])
+
+
+def test_the_program_refuses_a_misspelt_key_the_cli_passes_in_its_environment(
+        lab_config, monkeypatch):
+    # The CLI's language host passes the stack's config as JSON text in PULUMI_CONFIG.
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({f"{P}:grafanna": '{"folder":"LiteLLM"}'}))
+    assert refused_run(lab_config) == (
+        f"config {P}:grafanna = {{'folder': 'LiteLLM'}} is invalid: an unknown key; this "
+        "program reads cluster, role, secret, grafana", [])
+
+
+def test_the_program_refuses_a_section_given_as_plain_text(lab_config):
+    lab_config[f"{P}:role"] = "grafana_ro"
+    assert refused_run(lab_config) == (
+        f"config {P}:role = 'grafana_ro' is invalid: a mapping of name, mode, "
+        "connectionLimit, reclaimPolicy", [])
 
 
 def test_unknown_top_level_key_is_refused():
