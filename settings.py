@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Collection, Mapping
 
+from manifests import names
+
 PROJECT = "litellm-observability"
 
 # Kubernetes object names (RFC 1123 subdomain) and namespaces / label-free names (RFC 1123 label).
@@ -361,6 +363,31 @@ def _annotation_key(key: str, value: Any) -> str:
     return value
 
 
+# What each derived Kubernetes object name is made of, for the error that refuses it.
+_DERIVED_NAMES: tuple[tuple[str, str, Callable[[Settings], str], str], ...] = (
+    ("role.name", "the role's Secret", names.role_secret,
+     "cluster.name, '-', role.name with '_' as '-'"),
+    ("role.name", "the DatabaseRole", names.database_role,
+     "cluster.name, '-', role.name with '_' as '-'"),
+    ("grafana.datasourceUid", "the datasource Secret", names.datasource_secret,
+     "the uid in lower case with '_' as '-', then '-datasource'"),
+)
+
+
+def _check_derived_names(settings: Settings) -> None:
+    """Refuse settings that are valid one by one but name an object the API server rejects."""
+    # manifests/names.py derives the names; checking what it returns keeps the two in step.
+    values = {"role.name": settings.role.name,
+              "grafana.datasourceUid": settings.grafana.datasource_uid}
+    for key, what, derive, recipe in _DERIVED_NAMES:
+        name = derive(settings)
+        _check(len(name) <= 253 and bool(_DNS_SUBDOMAIN.match(name)), key, values[key],
+               f"a value that gives {what} a valid Kubernetes name; here it would be "
+               f"{name!r} ({recipe}), and an object name must be a DNS subdomain: lower-case "
+               "letters, digits, '-' and '.', starting and ending with a letter or digit, at "
+               "most 253 characters")
+
+
 def load_settings(config: Mapping[str, Any], gcp_project: Any = None,
                   secret_keys: Collection[str] = ()) -> Settings:
     """Validate a stack's config mapping (keys without the project prefix) into Settings.
@@ -383,12 +410,14 @@ def _validated(config: Mapping[str, Any], gcp_project: Any) -> Settings:
         raise SettingsError(name, config[name],
                             "an unknown key; this program reads " + ", ".join(SECTIONS))
     role = _role(config)
-    return Settings(
+    settings = Settings(
         cluster=_cluster(config),
         role=role,
         secret=_secret(config, gcp_project),
         grafana=_grafana(config, role),
     )
+    _check_derived_names(settings)
+    return settings
 
 
 def load_stack_config(stack_config: Mapping[str, str], secret_keys: Collection[str] = (),

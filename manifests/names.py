@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from settings import Settings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    # settings.py checks these names while it validates, so it imports this module.
+    from settings import Settings
 
 CNPG_API = "postgresql.cnpg.io/v1"
 ESO_API = "external-secrets.io/v1"

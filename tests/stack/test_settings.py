@@ -44,6 +44,11 @@ BAD_VALUES = [
      "invalid: a plain Postgres identifier (lower-case letters, digits and '_', not starting "
      "with a digit, at most 63 characters) that is not reserved (postgres, public, pg_*, "
      "CNPG's own roles)"),
+    ("role", "name", "grafana_", f"config {P}:role.name = 'grafana_' is invalid: a value that "
+     "gives the role's Secret a valid Kubernetes name; here it would be 'litellm-pg-grafana-' "
+     "(cluster.name, '-', role.name with '_' as '-'), and an object name must be a DNS "
+     "subdomain: lower-case letters, digits, '-' and '.', starting and ending with a letter "
+     "or digit, at most 253 characters"),
     ("role", "mode", "Patch", f"config {P}:role.mode = 'Patch' is invalid: "
      "one of patch, databaseRole"),
     ("role", "connectionLimit", 0, f"config {P}:role.connectionLimit = 0 is invalid: "
@@ -89,6 +94,16 @@ BAD_VALUES = [
     ("grafana", "datasourceUid", "litellm spend", f"config {P}:grafana.datasourceUid = "
      "'litellm spend' is invalid: a Grafana uid: letters, digits, '_' and '-', at most 40 "
      "characters"),
+    ("grafana", "datasourceUid", "_spend", f"config {P}:grafana.datasourceUid = '_spend' is "
+     "invalid: a value that gives the datasource Secret a valid Kubernetes name; here it would "
+     "be '-spend-datasource' (the uid in lower case with '_' as '-', then '-datasource'), and "
+     "an object name must be a DNS subdomain: lower-case letters, digits, '-' and '.', "
+     "starting and ending with a letter or digit, at most 253 characters"),
+    ("grafana", "datasourceUid", "-spend", f"config {P}:grafana.datasourceUid = '-spend' is "
+     "invalid: a value that gives the datasource Secret a valid Kubernetes name; here it would "
+     "be '-spend-datasource' (the uid in lower case with '_' as '-', then '-datasource'), and "
+     "an object name must be a DNS subdomain: lower-case letters, digits, '-' and '.', "
+     "starting and ending with a letter or digit, at most 253 characters"),
     ("grafana", "datasourceName", "Spend $HOME", f"config {P}:grafana.datasourceName = "
      "'Spend $HOME' is invalid: printable text without $, {, }, \" or \\"),
     ("grafana", "datasourceLabel", {"grafana_datasource": ""}, f"config {P}:grafana."
