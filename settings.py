@@ -28,6 +28,7 @@ _GCP_LOCATION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
 _GSM_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _GSM_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 _DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$")
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(?:ns|us|ms|s|m|h)")
 _EMAIL = re.compile(r"^[a-z0-9-]+@[a-z0-9-]+\.iam\.gserviceaccount\.com$")
 
 ROLE_MODES = ("patch", "databaseRole")
@@ -105,7 +106,7 @@ class SecretSettings:
     cluster_secret_store: str = "gcp-secret-manager"
     """The ESO ClusterSecretStore that reads this project's Secret Manager."""
     refresh_interval: str = "1h"
-    """How often ESO re-reads the secret (Go duration); default `1h`."""
+    """How often ESO re-reads the secret (a Go duration above zero); default `1h`."""
     eso_service_account: str | None = None
     """ESO's Google service account; when set, it gets secretAccessor on this secret only."""
 
@@ -277,13 +278,21 @@ def _secret(config: Mapping[str, Any], gcp_project: Any) -> SecretSettings:
                                    lambda k, v: _string(k, v, _DNS_SUBDOMAIN,
                                                         "a Kubernetes object name")),
         refresh_interval=_read(s, "secret", "refreshInterval", d.refresh_interval,
-                               lambda k, v: _string(k, v, _DURATION,
-                                                    "a Go duration such as 15m or 1h", 32)),
+                               _refresh_interval),
         eso_service_account=_read(s, "secret", "esoServiceAccount", None,
                                   lambda k, v: _string(k, v, _EMAIL,
                                                        "a Google service account email "
                                                        "(name@project.iam.gserviceaccount.com)")),
     )
+
+
+def _refresh_interval(key: str, value: Any) -> str:
+    allowed = ("a Go duration above zero such as 15m or 1h: at 0 ESO never re-reads the "
+               "secret, so a rotated password would not reach the cluster")
+    text = _string(key, value, _DURATION, allowed, 32)
+    _check(any(float(number) > 0 for number in _DURATION_PART.findall(text)), key, value,
+           allowed)
+    return text
 
 
 def _locations(key: str, value: Any) -> tuple[str, ...]:

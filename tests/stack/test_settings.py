@@ -10,6 +10,8 @@ import render
 from settings import SettingsError, load_settings
 
 P = "litellm-observability"
+REFRESH_INTERVAL = ("a Go duration above zero such as 15m or 1h: at 0 ESO never re-reads the "
+                    "secret, so a rotated password would not reach the cluster")
 
 # (config section, key, bad value, the exact error message)
 BAD_VALUES = [
@@ -71,7 +73,15 @@ BAD_VALUES = [
     ("secret", "rotation", "", f"config {P}:secret.rotation = '' is invalid: a string or "
      "integer of at most 64 characters, e.g. \"2026-12\""),
     ("secret", "refreshInterval", "hourly", f"config {P}:secret.refreshInterval = 'hourly' is "
-     "invalid: a Go duration such as 15m or 1h"),
+     f"invalid: {REFRESH_INTERVAL}"),
+    ("secret", "refreshInterval", "0s", f"config {P}:secret.refreshInterval = '0s' is "
+     f"invalid: {REFRESH_INTERVAL}"),
+    ("secret", "refreshInterval", "0m", f"config {P}:secret.refreshInterval = '0m' is "
+     f"invalid: {REFRESH_INTERVAL}"),
+    ("secret", "refreshInterval", "0h0m", f"config {P}:secret.refreshInterval = '0h0m' is "
+     f"invalid: {REFRESH_INTERVAL}"),
+    ("secret", "refreshInterval", "0.0s", f"config {P}:secret.refreshInterval = '0.0s' is "
+     f"invalid: {REFRESH_INTERVAL}"),
     ("secret", "esoServiceAccount", "eso@example.com", f"config {P}:secret.esoServiceAccount "
      "= 'eso@example.com' is invalid: a Google service account email "
      "(name@project.iam.gserviceaccount.com)"),
@@ -204,3 +214,9 @@ def test_defaults_serve_the_lab():
             settings.max_open_conns) == (
         "litellm-pg", "litellm", "monitoring", "grafana_ro", "patch",
         "litellm-grafana-ro-password", 5)
+
+
+def test_a_refresh_interval_above_zero_is_accepted_even_with_a_zero_part():
+    intervals = [load_settings({"secret": {"refreshInterval": text}}, "litellm-lab-4821")
+                 .secret.refresh_interval for text in ("0h30m", "1ns", "0.5s")]
+    assert intervals == ["0h30m", "1ns", "0.5s"]
