@@ -36,7 +36,8 @@ RECLAIM_POLICIES = ("retain", "delete")
 # verify-ca and verify-full need CNPG's CA in Grafana, which the datasource does not carry yet.
 SSL_MODES = ("require", "disable")
 SERVICES = ("rw", "ro", "r")
-POSTGRES_VERSIONS = (1200, 1300, 1400, 1500, 1600, 1700)
+# The role is a member of pg_read_all_data, which PostgreSQL has only from 14.
+POSTGRES_VERSIONS = (1400, 1500, 1600, 1700)
 MAX_CONNECTION_LIMIT = 100
 SECTIONS = ("cluster", "role", "secret", "grafana")
 
@@ -124,7 +125,7 @@ class GrafanaSettings:
     sslmode: str = "require"
     """libpq sslmode Grafana uses: `require` (default) or `disable` (refused by the policy)."""
     postgres_version: int = 1500
-    """`jsonData.postgresVersion` (major × 100); default 1500."""
+    """`jsonData.postgresVersion` (major × 100), 1400 or later; default 1500."""
     max_open_conns: int | None = None
     """Grafana's connection pool size; at most the role's connection limit (the default)."""
     datasource_label: tuple[str, str] = ("grafana_datasource", "1")
@@ -362,7 +363,8 @@ def _pool_size(key: str, value: Any, connection_limit: int) -> int:
 
 def _postgres_version(key: str, value: Any) -> int:
     _check(value in POSTGRES_VERSIONS and not isinstance(value, bool), key, value,
-           "one of " + ", ".join(str(v) for v in POSTGRES_VERSIONS))
+           "one of " + ", ".join(str(v) for v in POSTGRES_VERSIONS) + ": the role is a member "
+           "of pg_read_all_data, which PostgreSQL has only from 14")
     return value
 
 

@@ -12,6 +12,8 @@ from settings import SettingsError, load_settings
 P = "litellm-observability"
 REFRESH_INTERVAL = ("a Go duration above zero such as 15m or 1h: at 0 ESO never re-reads the "
                     "secret, so a rotated password would not reach the cluster")
+POSTGRES_VERSION = ("one of 1400, 1500, 1600, 1700: the role is a member of pg_read_all_data, "
+                    "which PostgreSQL has only from 14")
 
 # (config section, key, bad value, the exact error message)
 BAD_VALUES = [
@@ -99,8 +101,12 @@ BAD_VALUES = [
      "invalid: one of require, disable"),
     ("grafana", "sslmode", "allow", f"config {P}:grafana.sslmode = 'allow' is invalid: "
      "one of require, disable"),
-    ("grafana", "postgresVersion", 15, f"config {P}:grafana.postgresVersion = 15 is invalid: "
-     "one of 1200, 1300, 1400, 1500, 1600, 1700"),
+    ("grafana", "postgresVersion", 15, f"config {P}:grafana.postgresVersion = 15 is "
+     f"invalid: {POSTGRES_VERSION}"),
+    ("grafana", "postgresVersion", 1200, f"config {P}:grafana.postgresVersion = 1200 is "
+     f"invalid: {POSTGRES_VERSION}"),
+    ("grafana", "postgresVersion", 1300, f"config {P}:grafana.postgresVersion = 1300 is "
+     f"invalid: {POSTGRES_VERSION}"),
     ("grafana", "datasourceUid", "litellm spend", f"config {P}:grafana.datasourceUid = "
      "'litellm spend' is invalid: a Grafana uid: letters, digits, '_' and '-', at most 40 "
      "characters"),
