@@ -58,9 +58,14 @@ def key_label(token_table: str) -> str:
 
 
 def team_label(team_table: str, token_table: str) -> str:
-    """A key's team by alias, else by id; keys outside any team say so."""
-    return (f"coalesce(nullif({team_table}.team_alias, ''), {token_table}.team_id, "
-            "'(no team)')")
+    """A key's team by alias, else by id; keys outside any team say so.
+
+    Spend of a key no longer in LiteLLM_VerificationToken has no team to name, so it is
+    labelled as the key panels label its key, not as a live key without a team.
+    """
+    return (f"CASE WHEN {token_table}.token IS NULL THEN '(deleted or unknown key)' "
+            f"ELSE coalesce(nullif({team_table}.team_alias, ''), {token_table}.team_id, "
+            "'(no team)') END")
 
 
 def model_label(column: str) -> str:

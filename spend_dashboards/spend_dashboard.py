@@ -97,8 +97,9 @@ def build(datasource_uid: str) -> DashboardDraft:
         "Spend by key", usage_sql.SPEND_BY_KEY)
     range_panel(
         ranking_panel("Spend per team, largest first. A key counts for the team it belongs "
-                      "to now; keys outside any team are summed as (no team)." + WHOLE_DAYS
-                      + SOURCES, SPEND),
+                      "to now; keys outside any team are summed as (no team), keys no "
+                      "longer in LiteLLM_VerificationToken as (deleted or unknown key)."
+                      + WHOLE_DAYS + SOURCES, SPEND),
         "Spend by team", usage_sql.SPEND_BY_TEAM)
 
     draft.row("Tokens and requests")

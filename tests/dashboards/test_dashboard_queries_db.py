@@ -201,7 +201,7 @@ def test_spend_by_key_names_keys_by_alias_or_masked_name(grafana: psycopg.Connec
     assert plain(run(grafana, SPEND, panel("Spend by key").sql)) == [
         ("research-bot", "Research", 38.0, 4, 5700),
         ("support-bot", "Support", 20.0, 3, 3030),
-        ("(deleted or unknown key)", "(no team)", 8.0, 1, 1200),
+        ("(deleted or unknown key)", "(deleted or unknown key)", 8.0, 1, 1200),
         ("sk-...wxyz", "Research", 2.5, 3, 325),
         ("batch-jobs", "(no team)", 1.0, 3, 1520),
         ("expired-key", "Research", 0.125, 1, 10),
@@ -209,9 +209,15 @@ def test_spend_by_key_names_keys_by_alias_or_masked_name(grafana: psycopg.Connec
     ]
 
 
-def test_spend_by_team_and_by_model(grafana: psycopg.Connection) -> None:
+def test_spend_by_team_tells_a_deleted_key_from_a_live_key_without_a_team(
+        grafana: psycopg.Connection) -> None:
+    # r08 (8 USD) is the deleted key's; batch-jobs, live and in no team, spent 1 USD.
     assert plain(run(grafana, SPEND, panel("Spend by team").sql)) == [
-        ("Research", 40.625), ("Support", 20.0), ("(no team)", 9.0), ("team-ops", 0.0)]
+        ("Research", 40.625), ("Support", 20.0), ("(deleted or unknown key)", 8.0),
+        ("(no team)", 1.0), ("team-ops", 0.0)]
+
+
+def test_spend_by_model(grafana: psycopg.Connection) -> None:
     assert plain(run(grafana, SPEND, panel("Spend by model").sql)) == [
         ("gpt-4o", 60.625), ("claude-3-5-sonnet", 8.0), ("(no model)", 0.75),
         ("gpt-4o-mini", 0.25)]
@@ -241,7 +247,8 @@ SPEND_PER_DAY = {
         ("2026-03-07", "Research"): 1.0,
         ("2026-03-08", "Research"): 3.125, ("2026-03-08", "Support"): 0.0,
         ("2026-03-08", "(no team)"): 0.25,
-        ("2026-03-09", "Support"): 4.0, ("2026-03-09", "(no team)"): 8.75,
+        ("2026-03-09", "Support"): 4.0, ("2026-03-09", "(no team)"): 0.75,
+        ("2026-03-09", "(deleted or unknown key)"): 8.0,
         ("2026-03-09", "team-ops"): 0.0,
         ("2026-03-10", "Research"): 36.5, ("2026-03-10", "Support"): 16.0,
         ("2026-03-10", "(no team)"): 0.0,
