@@ -10,6 +10,7 @@ import hashlib
 
 import psycopg
 import pytest
+from one_request_seed import seed_one_request
 from psycopg import errors, sql
 
 import spend_dashboards
@@ -105,7 +106,7 @@ def test_every_panel_query_runs_as_grafana_ro_and_shows_no_token_hash(
 ) -> None:
     token_hash = hashlib.sha256(b"sk-live-key").hexdigest()
     with litellm_db.connect_superuser() as conn:
-        _seed_one_request(conn, token_hash)
+        seed_one_request(conn, token_hash)
     queries = panel_queries(TimeRange.ending())
 
     cells: list[str] = []
@@ -284,38 +285,3 @@ def _spend_logs_acl(conn: psycopg.Connection) -> tuple[object, ...] | None:
         "SELECT coalesce(relacl, acldefault('r', relowner))::text[] FROM pg_class"
         " WHERE oid = '\"LiteLLM_SpendLogs\"'::regclass"
     ).fetchone()
-
-
-def _seed_one_request(conn: psycopg.Connection, token_hash: str) -> None:
-    """One team, one key and one request, logged and aggregated as LiteLLM would."""
-    conn.execute(
-        'INSERT INTO "LiteLLM_TeamTable" (team_id, team_alias, max_budget, spend)'
-        " VALUES ('team-a', 'Team A', 100, 2.5)"
-    )
-    conn.execute(
-        'INSERT INTO "LiteLLM_VerificationToken" (token, key_name, key_alias, team_id, spend,'
-        " max_budget) VALUES (%s, 'sk-...abcd', 'team-a-prod', 'team-a', 2.5, 50)",
-        (token_hash,),
-    )
-    conn.execute(
-        'INSERT INTO "LiteLLM_SpendLogs" (request_id, call_type, api_key, spend, total_tokens,'
-        ' prompt_tokens, completion_tokens, "startTime", "endTime", model, model_group,'
-        " custom_llm_provider, team_id, status) VALUES ('req-1', 'acompletion', %s, 2.5,"
-        " 300, 200, 100, now() - interval '1 hour', now() - interval '1 hour',"
-        " 'gpt-4o-2024-08-06', 'gpt-4o', 'openai', 'team-a', 'success')",
-        (token_hash,),
-    )
-    for table, owner_column, owner in (
-        ("LiteLLM_DailyUserSpend", "user_id", "user-1"),
-        ("LiteLLM_DailyTeamSpend", "team_id", "team-a"),
-        ("LiteLLM_DailyTagSpend", "tag", "prod"),
-    ):
-        conn.execute(
-            sql.SQL(
-                "INSERT INTO {} (id, {}, date, api_key, model, model_group, custom_llm_provider,"
-                " prompt_tokens, completion_tokens, spend, api_requests, successful_requests,"
-                " updated_at) VALUES (gen_random_uuid()::text, %s, to_char(now(), 'YYYY-MM-DD'),"
-                " %s, 'gpt-4o-2024-08-06', 'gpt-4o', 'openai', 200, 100, 2.5, 1, 1, now())"
-            ).format(sql.Identifier(table), sql.Identifier(owner_column)),
-            (owner, token_hash),
-        )
