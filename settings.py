@@ -33,8 +33,9 @@ _EMAIL = re.compile(r"^[a-z0-9-]+@[a-z0-9-]+\.iam\.gserviceaccount\.com$")
 
 ROLE_MODES = ("patch", "databaseRole")
 RECLAIM_POLICIES = ("retain", "delete")
-# verify-ca and verify-full need CNPG's CA in Grafana, which the datasource does not carry yet.
-SSL_MODES = ("require", "disable")
+# Only `require` for now: verify-ca and verify-full need CNPG's CA in Grafana, which the
+# datasource does not carry yet, and the policy pack refuses every mode that may skip TLS.
+SSL_MODES = ("require",)
 SERVICES = ("rw", "ro", "r")
 # The role is a member of pg_read_all_data, which PostgreSQL has only from 14.
 POSTGRES_VERSIONS = (1400, 1500, 1600, 1700)
@@ -123,7 +124,7 @@ class GrafanaSettings:
     datasource_uid: str = "litellm-spend"
     """Fixed datasource uid the dashboards reference; default `litellm-spend`."""
     sslmode: str = "require"
-    """libpq sslmode Grafana uses: `require` (default) or `disable` (refused by the policy)."""
+    """libpq sslmode Grafana uses; `require` (the default) is the only one for now."""
     postgres_version: int = 1500
     """`jsonData.postgresVersion` (major × 100), 1400 or later; default 1500."""
     max_open_conns: int | None = None
@@ -339,7 +340,7 @@ def _grafana(config: Mapping[str, Any], role: RoleSettings) -> GrafanaSettings:
                              lambda k, v: _string(k, v, re.compile(r"^[A-Za-z0-9_-]+$"),
                                                   "a Grafana uid: letters, digits, '_' and "
                                                   "'-', at most 40 characters", 40)),
-        sslmode=_read(s, "grafana", "sslmode", d.sslmode, lambda k, v: _choice(k, v, SSL_MODES)),
+        sslmode=_read(s, "grafana", "sslmode", d.sslmode, _sslmode),
         postgres_version=_read(s, "grafana", "postgresVersion", d.postgres_version,
                                _postgres_version),
         max_open_conns=_read(s, "grafana", "maxOpenConns", None,
@@ -358,6 +359,14 @@ def _pool_size(key: str, value: Any, connection_limit: int) -> int:
                "not open more connections than the role may hold")
     _check(isinstance(value, int) and not isinstance(value, bool), key, value, allowed)
     _check(1 <= value <= connection_limit, key, value, allowed)
+    return value
+
+
+def _sslmode(key: str, value: Any) -> str:
+    _check(value in SSL_MODES, key, value,
+           "require, the only mode for now: verify-ca and verify-full need CloudNativePG's CA "
+           "in Grafana, which the datasource does not carry yet, and the policy pack refuses "
+           "disable, allow and prefer, which may connect without TLS")
     return value
 
 

@@ -12,6 +12,9 @@ from settings import SettingsError, load_settings
 P = "litellm-observability"
 REFRESH_INTERVAL = ("a Go duration above zero such as 15m or 1h: at 0 ESO never re-reads the "
                     "secret, so a rotated password would not reach the cluster")
+SSLMODE = ("require, the only mode for now: verify-ca and verify-full need CloudNativePG's "
+           "CA in Grafana, which the datasource does not carry yet, and the policy pack "
+           "refuses disable, allow and prefer, which may connect without TLS")
 POSTGRES_VERSION = ("one of 1400, 1500, 1600, 1700: the role is a member of pg_read_all_data, "
                     "which PostgreSQL has only from 14")
 
@@ -98,9 +101,15 @@ BAD_VALUES = [
      "integer from 1 to role.connectionLimit (5): Grafana must not open more connections "
      "than the role may hold"),
     ("grafana", "sslmode", "verify-full", f"config {P}:grafana.sslmode = 'verify-full' is "
-     "invalid: one of require, disable"),
+     f"invalid: {SSLMODE}"),
+    ("grafana", "sslmode", "verify-ca", f"config {P}:grafana.sslmode = 'verify-ca' is invalid: "
+     f"{SSLMODE}"),
+    ("grafana", "sslmode", "disable", f"config {P}:grafana.sslmode = 'disable' is invalid: "
+     f"{SSLMODE}"),
     ("grafana", "sslmode", "allow", f"config {P}:grafana.sslmode = 'allow' is invalid: "
-     "one of require, disable"),
+     f"{SSLMODE}"),
+    ("grafana", "sslmode", "prefer", f"config {P}:grafana.sslmode = 'prefer' is invalid: "
+     f"{SSLMODE}"),
     ("grafana", "postgresVersion", 15, f"config {P}:grafana.postgresVersion = 15 is "
      f"invalid: {POSTGRES_VERSION}"),
     ("grafana", "postgresVersion", 1200, f"config {P}:grafana.postgresVersion = 1200 is "
