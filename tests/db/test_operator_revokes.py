@@ -1,17 +1,21 @@
 """What grafana_ro holds only through PUBLIC, and the optional revoke that takes each away.
 
-PostgreSQL gives PUBLIC EXECUTE on new functions, TEMPORARY and CONNECT on new databases;
+PostgreSQL gives PUBLIC EXECUTE on new functions and TEMPORARY on new databases;
 every revoke here is one the README offers the operator, and each test shows LiteLLM and
 the dashboards keep working after it.
 """
 
 from __future__ import annotations
 
+import hashlib
+
 import psycopg
 import pytest
+from one_request_seed import seed_one_request
 from psycopg import errors, sql
 
 from pgsandbox.litellm_schema import LiteLLMDatabase
+from pgsandbox.panel_queries import TimeRange, panel_queries
 
 LITELLM_TRIGGER_FUNCTION = "litellm_bump_mcp_catalog_revision"
 """LiteLLM's one function: a statement trigger on LiteLLM_MCPServerTable."""
@@ -70,6 +74,57 @@ def test_firing_the_trigger_checks_no_execute_privilege(litellm_db: LiteLLMDatab
     assert acl == ([],)
     assert may_execute == (False,)
     assert revisions == [("mcp_catalog", 2)]
+
+
+def test_grafana_ro_creates_temporary_tables_through_public_temporary(
+    litellm_db: LiteLLMDatabase,
+) -> None:
+    with litellm_db.connect_grafana() as conn:
+        may_create = conn.execute(
+            "SELECT has_database_privilege(current_database(), 'TEMPORARY')"
+        ).fetchone()
+        conn.execute("CREATE TEMPORARY TABLE grafana_scratch (i int)")
+        conn.execute("INSERT INTO grafana_scratch VALUES (1)")
+        table = conn.execute(
+            "SELECT relpersistence, pg_get_userbyid(relowner),"
+            " relnamespace = pg_my_temp_schema() FROM pg_class WHERE relname = 'grafana_scratch'"
+        ).fetchall()
+
+    assert may_create == (True,)
+    assert table == [("t", "grafana_ro", True)]
+
+
+def test_revoking_public_temporary_refuses_temp_tables_and_every_panel_query_still_runs(
+    litellm_db: LiteLLMDatabase,
+) -> None:
+    with litellm_db.connect_superuser() as conn:
+        seed_one_request(conn, hashlib.sha256(b"sk-live-key").hexdigest())
+    queries = panel_queries(TimeRange.ending())
+    with litellm_db.connect_grafana() as conn:
+        rows_before = [conn.execute(query.sql).fetchall() for query in queries]
+
+    with litellm_db.connect_app() as conn:
+        # What the operator runs, as the database owner (LiteLLM's role).
+        conn.execute(
+            sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC").format(
+                sql.Identifier(litellm_db.name)
+            )
+        )
+
+    with litellm_db.connect_grafana() as conn:
+        with pytest.raises(errors.InsufficientPrivilege) as refused:
+            conn.execute("CREATE TEMPORARY TABLE grafana_scratch (i int)")
+        rows_after = [conn.execute(query.sql).fetchall() for query in queries]
+    with litellm_db.connect_app() as conn:
+        # The owner keeps TEMPORARY through its own default privileges.
+        conn.execute("CREATE TEMPORARY TABLE litellm_scratch (i int)")
+
+    assert refused.value.sqlstate == "42501"
+    assert refused.value.diag.message_primary == (
+        f'permission denied to create temporary tables in database "{litellm_db.name}"'
+    )
+    assert rows_after == rows_before
+    assert any(rows_before)
 
 
 def _may_execute(conn: psycopg.Connection) -> tuple[bool]:
