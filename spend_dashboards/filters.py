@@ -33,7 +33,14 @@ NOW_OR_RANGE_END = "least($__timeTo()::timestamp, now() AT TIME ZONE 'UTC')"
 """The range's end, or now when the range ends later (Grafana's "Today", "This week")."""
 
 FAILED = "'failure'"
-"""LiteLLM's SpendLogs.status of a failed request; anything else (or NULL) is a success."""
+"""LiteLLM's SpendLogs.status of a failed request; anything else, NULL included, is a success.
+
+LiteLLM's daily writer counts a request as failed only when the status in its logged
+metadata is 'failure', and anything else or none as a success; it fills SpendLogs.status
+from that metadata by the same rule. So this counts failures as failed_requests does, and
+a request counts the same before and after LiteLLM flushes it. The column is NULL only on
+rows logged before LiteLLM added it (migration 20250508072103_add_status_to_spendlogs).
+"""
 
 
 def all_selected(variable: str) -> str:

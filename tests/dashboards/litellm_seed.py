@@ -4,7 +4,8 @@ Three teams, a budget table with and without a max_budget, keys of every budget 
 (own budget, budget from budget_id, none, over budget, zero, expired) and of every reset
 schedule (their own, their budget row's, none), a deleted key,
 requests on four UTC days including exactly at midnight and a millisecond before it,
-failures, a tool call without a model, and the last minutes of today only in
+failures, a request logged without a status, a tool call without a model, and the last
+minutes of today only in
 LiteLLM_SpendLogs, as when LiteLLM has not flushed them into its daily table yet: among
 them a long request that started before the last flush and ended after it.
 
@@ -87,6 +88,10 @@ class Request:
     prompt_tokens: int
     completion_tokens: int
     failed: bool = False
+    """Logged by LiteLLM as a failure: `status` 'failure' in its metadata and its row."""
+    without_status: bool = False
+    """Logged with no status at all (NULL column, none in metadata), as by another writer;
+    LiteLLM's daily writer counts such a request as a success."""
     provider: str = "openai"
     duration: timedelta = timedelta(seconds=2)
     """From startTime to endTime; LiteLLM logs the request at its end."""
@@ -163,6 +168,9 @@ REQUESTS = [
             failed=True),
     Request("r15", datetime(2026, 3, 10, 11, 59, 59), "research-bot", "gpt-4o", 32.0, 3200, 1600),
     Request("r17", datetime(2026, 3, 8, 9), "expired", "gpt-4o", 0.125, 5, 5),
+    # Not flushed yet, and without a status: neither 'success' nor 'failure'.
+    Request("r18", datetime(2026, 3, 10, 11, 59, 45), "batch-jobs", "gpt-4o-mini", 0.0, 0, 0,
+            without_status=True),
 ]
 
 ALL_TOKENS = [key.token for key in KEYS] + [token(DELETED_KEY)]
@@ -209,14 +217,16 @@ def insert_spend_logs(conn: psycopg.Connection, requests: list[Request] = REQUES
     rows = []
     for r in requests:
         key = key_by_name(r.key)
-        metadata = {"user_api_key_alias": key.alias if key else None,
-                    "status": "failure" if r.failed else "success"}
+        status = None if r.without_status else "failure" if r.failed else "success"
+        metadata = {"user_api_key_alias": key.alias if key else None}
+        if status is not None:
+            metadata["status"] = status
         rows.append((
             r.request_id, "acompletion", token(r.key), r.spend,
             r.prompt_tokens + r.completion_tokens, r.prompt_tokens, r.completion_tokens,
             r.start, r.end, r.model, r.model, r.provider,
             key.user_id if key else "", key.team_id if key and key.team_id else "",
-            "failure" if r.failed else "success", json.dumps(metadata),
+            status, json.dumps(metadata),
         ))
     conn.cursor().executemany(
         'INSERT INTO "LiteLLM_SpendLogs" (request_id, call_type, api_key, spend,'
@@ -230,8 +240,10 @@ def insert_daily_rows(conn: psycopg.Connection, flushed_at: datetime = FLUSHED_A
     """LiteLLM_DailyUserSpend as LiteLLM's writer leaves it after its last flush.
 
     One row per user, UTC date of the start, key, model and provider; a request counts as
-    failed when its status is 'failure'. Requests that ended after the last flush are
-    left out, and each row is stamped with the write cycles that first and last wrote it.
+    failed only when its metadata says 'failure', as LiteLLM's writer decides, so one
+    logged without a status counts as successful. Requests that ended after the last
+    flush are left out, and each row is stamped with the write cycles that first and last
+    wrote it.
     `flushed_at` must fall on a write cycle.
     """
     assert flush_after(flushed_at) == flushed_at, flushed_at

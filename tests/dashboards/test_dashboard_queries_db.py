@@ -179,8 +179,8 @@ def test_a_range_ending_at_midnight_includes_that_instant_and_so_its_day(
 
 def test_totals_for_every_day(grafana: psycopg.Connection) -> None:
     assert sum(r.spend for r in REQUESTS) == 69.625
-    # Spend, requests, failure rate (3 of 16) and tokens, in one row.
-    assert plain(run(grafana, SPEND, panel("Totals").sql)) == [(69.625, 16, 0.1875, 11795)]
+    # Spend, requests, failure rate (3 of 17) and tokens, in one row.
+    assert plain(run(grafana, SPEND, panel("Totals").sql)) == [(69.625, 17, 3 / 17, 11795)]
 
 
 @pytest.mark.parametrize(("chosen", "spend"), [
@@ -203,7 +203,7 @@ def test_spend_by_key_names_keys_by_alias_or_masked_name(grafana: psycopg.Connec
         ("support-bot", "Support", 20.0, 3, 3030),
         ("(deleted or unknown key)", "(deleted or unknown key)", 8.0, 1, 1200),
         ("sk-...wxyz", "Research", 2.5, 3, 325),
-        ("batch-jobs", "(no team)", 1.0, 3, 1520),
+        ("batch-jobs", "(no team)", 1.0, 4, 1520),
         ("expired-key", "Research", 0.125, 1, 10),
         ("limits-only", "team-ops", 0.0, 1, 10),
     ]
@@ -271,10 +271,10 @@ def test_tokens_and_requests_per_day(grafana: psycopg.Connection) -> None:
         (epoch("2026-03-09"), 1210, 600), (epoch("2026-03-10"), 5270, 2625)]
     assert plain(run(grafana, SPEND, panel("Requests per day").sql)) == [
         (epoch("2026-03-07"), 1, 0), (epoch("2026-03-08"), 5, 1),
-        (epoch("2026-03-09"), 3, 1), (epoch("2026-03-10"), 4, 1)]
+        (epoch("2026-03-09"), 3, 1), (epoch("2026-03-10"), 5, 1)]
     assert plain(run(grafana, SPEND, panel("Failure rate per day").sql)) == [
         (epoch("2026-03-07"), 0.0), (epoch("2026-03-08"), 1 / 6),
-        (epoch("2026-03-09"), 0.25), (epoch("2026-03-10"), 0.2)]
+        (epoch("2026-03-09"), 0.25), (epoch("2026-03-10"), 1 / 6)]
 
 
 def test_tokens_and_cost_per_1k_tokens_by_model(grafana: psycopg.Connection) -> None:
@@ -462,6 +462,32 @@ def test_a_writer_stalled_longer_than_the_unflushed_window_shows_what_the_daily_
     with litellm_db.connect_grafana() as conn:
         assert total_spend(conn) == 4.125 + 49.5
         assert total_spend(conn, RANGES["today"]) == 49.5
+
+
+@pytest.mark.parametrize("flushed_at", [FLUSHED_AT, datetime(2026, 3, 10, 12)],
+                         ids=["before its flush", "after its flush"])
+def test_a_request_logged_without_a_status_counts_as_succeeded_before_and_after_its_flush(
+        litellm_db, flushed_at: datetime) -> None:  # type: ignore[no-untyped-def]
+    # LiteLLM's daily writer counts a request as failed only when the status in its
+    # metadata is 'failure' (PrismaClient.get_request_status defaults to 'success'), the
+    # same rule by which LiteLLM fills SpendLogs.status. r18 has no status anywhere: read
+    # from SpendLogs before the flush at 12:00 and from its daily row after it, today
+    # holds six requests of which one (r14) failed.
+    without_status = next(r for r in REQUESTS if r.request_id == "r18")
+    assert without_status.without_status
+    assert FLUSHED_AT < without_status.end < datetime(2026, 3, 10, 12)
+    _seed_flushed_at(litellm_db, flushed_at)
+    today = RANGES["today"]
+    with litellm_db.connect_grafana() as conn:
+        assert conn.execute(
+            'SELECT status, metadata ? \'status\' FROM "LiteLLM_SpendLogs"'
+            " WHERE request_id = %s", (without_status.request_id,)).fetchall() == [
+            (None, False)]
+        assert plain(run(conn, SPEND, panel("Totals").sql, today)) == [(52.5, 6, 1 / 6, 7895)]
+        assert plain(run(conn, SPEND, panel("Requests per day").sql, today)) == [
+            (epoch("2026-03-10"), 5, 1)]
+        assert plain(run(conn, SPEND, panel("Failure rate per day").sql, today)) == [
+            (epoch("2026-03-10"), 1 / 6)]
 
 
 def _seed_one_flush(litellm_db, flushed: Request,  # type: ignore[no-untyped-def]
