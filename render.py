@@ -212,7 +212,11 @@ def run_program(config: dict[str, Any], live_cluster_spec: dict[str, Any] | None
                              preview=preview, logger=logger, monitor=monitor)
     root = runtime_settings.get_root_resource()
 
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROGRAM), run_name="__main__")))
+    try:
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROGRAM), run_name="__main__")))
+    except BaseException:
+        _forget_failed_run()
+        raise
 
     outputs, secret_outputs = {}, set()
     for name, value in root.outputs.items():
@@ -223,6 +227,19 @@ def run_program(config: dict[str, Any], live_cluster_spec: dict[str, Any] | None
     # Registrations arrive from several threads; sorting by URN makes every run read the same.
     resources = sorted(monitor.registrations, key=lambda r: r.urn)
     return ProgramRun(resources, outputs, secret_outputs, logs)
+
+
+def _forget_failed_run() -> None:
+    """Let go of what a failed run left in Pulumi's runtime, so the next run starts clean."""
+    # Pulumi's mocks reset neither: the next run would wait on the unfinished outputs and
+    # raise this run's error again, and the recorded error would keep the failed run's
+    # objects (and its unawaited futures) alive.
+    with runtime_settings.SETTINGS.lock:
+        unfinished = list(runtime_settings.SETTINGS.outputs)
+        runtime_settings.SETTINGS.outputs.clear()
+    for task in unfinished:
+        task.cancel()
+    runtime_settings.SETTINGS.rpc_manager.clear()
 
 
 class _ListHandler(logging.Handler):
