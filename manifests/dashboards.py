@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import spend_dashboards
 from manifests import names
 from settings import Settings
 
 DASHBOARD_DIR = Path(__file__).resolve().parent.parent / "dashboards" / "litellm"
+DATASOURCE_VARIABLE = "datasource"
+"""The template variable every dashboard picks its datasource through."""
 
 
 def load_dashboards(folder: Path = DASHBOARD_DIR) -> dict[str, str]:
@@ -35,8 +38,31 @@ def config_map_name(file_name: str) -> str:
     return "grafana-dashboard-" + file_name.removesuffix(".json").lower().replace("_", "-")
 
 
+def with_datasource_uid(file_name: str, text: str, uid: str) -> str:
+    """The dashboard file with its datasource variable defaulting to the datasource `uid`."""
+    model = json.loads(text)
+    variables = [variable for variable in model.get("templating", {}).get("list", [])
+                 if variable.get("name") == DATASOURCE_VARIABLE]
+    if len(variables) != 1:
+        raise ValueError(f"dashboard {file_name} has {len(variables)} template variables named "
+                         f"{DATASOURCE_VARIABLE!r}; it needs one, to pick the stack's datasource")
+    (variable,) = variables
+
+    current = {**variable.get("current", {}), "text": uid, "value": uid}
+    # On the uid the file was generated for, the committed file ships byte for byte.
+    if variable.get("current") == current:
+        return text
+    variable["current"] = current
+    # Rendered as the generator writes its files: the text is what `spend_dashboards` would
+    # commit for this uid.
+    return spend_dashboards.render(model)
+
+
 def config_map(settings: Settings, file_name: str, text: str) -> dict[str, Any]:
-    """One dashboard file in a ConfigMap, labelled for the sidecar and filed in the folder."""
+    """One dashboard file in a ConfigMap, labelled for the sidecar and filed in the folder.
+
+    The file's datasource variable defaults to the stack's datasource uid.
+    """
     label, value = settings.grafana.dashboard_label
     return {
         "apiVersion": "v1",
@@ -47,5 +73,5 @@ def config_map(settings: Settings, file_name: str, text: str) -> dict[str, Any]:
             "labels": {label: value, **names.MANAGED_BY},
             "annotations": {settings.grafana.folder_annotation: settings.grafana.folder},
         },
-        "data": {file_name: text},
+        "data": {file_name: with_datasource_uid(file_name, text, settings.grafana.datasource_uid)},
     }

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 
-from manifests.dashboards import DASHBOARD_DIR, load_dashboards
+import spend_dashboards
+from manifests.dashboards import DASHBOARD_DIR, load_dashboards, with_datasource_uid
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pulumi",
               "app.kubernetes.io/part-of": "litellm-observability"}
@@ -256,6 +258,8 @@ def test_datasource_pool_follows_configured_size_and_service(run_stack, lab_conf
 
 
 def test_dashboards_ship_exactly_the_committed_files_after_the_datasource(lab_run):
+    # The lab's datasourceUid is the default the files were generated for.
+    assert lab_run.outputs["datasourceUid"] == spend_dashboards.DEFAULT_DATASOURCE_UID
     files = {path.name: path.read_text(encoding="utf-8")
              for path in sorted(DASHBOARD_DIR.glob("*.json"))}
     config_maps = lab_run.of_type("kubernetes:core/v1:ConfigMap")
@@ -270,6 +274,32 @@ def test_dashboards_ship_exactly_the_committed_files_after_the_datasource(lab_ru
             "annotations": {"grafana_folder": "LiteLLM"},
         }
         assert _short(cm.dependencies) == ["litellm-spend-external-secret"]
+
+
+def test_dashboards_open_on_the_stack_datasource_when_its_uid_is_not_the_default(
+        run_stack, lab_config):
+    lab_config["litellm-observability:grafana"]["datasourceUid"] = "spend-prod"
+    run = run_stack(lab_config)
+
+    shipped = {name: text for cm in run.of_type("kubernetes:core/v1:ConfigMap")
+               for name, text in cm.inputs["data"].items()}
+    assert shipped == {name: spend_dashboards.render(model)
+                       for name, model in spend_dashboards.build_all("spend-prod").items()}
+    for text in shipped.values():
+        (variable,) = [v for v in json.loads(text)["templating"]["list"]
+                       if v["name"] == "datasource"]
+        assert variable["current"] == {"selected": True, "text": "spend-prod",
+                                       "value": "spend-prod"}
+    # The dashboards' own uids stay as committed: links to them do not move.
+    assert {name: json.loads(text)["uid"] for name, text in shipped.items()} == {
+        "litellm-spend.json": "litellm-spend", "litellm-budgets.json": "litellm-budgets"}
+
+
+def test_a_dashboard_without_its_datasource_variable_is_refused_by_name():
+    with pytest.raises(ValueError) as raised:
+        with_datasource_uid("litellm-costs.json", '{"uid": "litellm-costs"}', "spend-prod")
+    assert str(raised.value) == ("dashboard litellm-costs.json has 0 template variables named "
+                                 "'datasource'; it needs one, to pick the stack's datasource")
 
 
 def test_stack_outputs_name_everything_other_stacks_need(lab_run):
