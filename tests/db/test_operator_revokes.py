@@ -8,17 +8,20 @@ the dashboards keep working after it.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import psycopg
 import pytest
 from one_request_seed import seed_one_request
 from psycopg import errors, sql
 
-from pgsandbox.litellm_schema import LiteLLMDatabase
+from pgsandbox.litellm_schema import LiteLLMDatabase, migration_dirs
 from pgsandbox.panel_queries import TimeRange, panel_queries
 
 LITELLM_TRIGGER_FUNCTION = "litellm_bump_mcp_catalog_revision"
 """LiteLLM's one function: a statement trigger on LiteLLM_MCPServerTable."""
+TRIGGER_MIGRATION = "_add_mcp_catalog_revision_trigger"
+"""The end of the name of the LiteLLM migration that creates the function and its trigger."""
 
 # A statement-level trigger fires once per statement, even one that touches no row.
 WRITE_THAT_FIRES_THE_TRIGGER = 'UPDATE "LiteLLM_MCPServerTable" SET alias = alias'
@@ -33,7 +36,7 @@ def test_revoking_public_execute_refuses_the_trigger_function_but_litellm_writes
 ) -> None:
     call = sql.SQL("SELECT {}()").format(sql.Identifier(LITELLM_TRIGGER_FUNCTION))
     with litellm_db.connect_app() as conn:
-        # What the operator runs, as the database owner (LiteLLM's role).
+        # What the operator runs, as the function's owner (LiteLLM's role).
         conn.execute(
             sql.SQL("REVOKE EXECUTE ON FUNCTION {}() FROM PUBLIC").format(
                 sql.Identifier(LITELLM_TRIGGER_FUNCTION)
@@ -58,8 +61,30 @@ def test_revoking_public_execute_refuses_the_trigger_function_but_litellm_writes
     assert revisions == [("mcp_catalog", 1)]
 
 
-def test_firing_the_trigger_checks_no_execute_privilege(litellm_db: LiteLLMDatabase) -> None:
-    """Even the owner's EXECUTE can go: PostgreSQL checks it at CREATE TRIGGER, not when firing."""
+def test_public_execute_stays_revoked_when_litellms_trigger_migration_runs_again(
+    litellm_db: LiteLLMDatabase,
+) -> None:
+    """The migration's CREATE OR REPLACE FUNCTION keeps the privileges the function has."""
+    with litellm_db.connect_app() as conn:
+        conn.execute(
+            sql.SQL("REVOKE EXECUTE ON FUNCTION {}() FROM PUBLIC").format(
+                sql.Identifier(LITELLM_TRIGGER_FUNCTION)
+            )
+        )
+        conn.execute(_trigger_migration().read_text())
+        conn.execute(WRITE_THAT_FIRES_THE_TRIGGER)
+        revisions = conn.execute(MCP_CATALOG_REVISIONS).fetchall()
+    with litellm_db.connect_grafana() as conn:
+        grafana_may_execute = _may_execute(conn)
+
+    assert grafana_may_execute == (False,)
+    assert revisions == [("mcp_catalog", 1)]
+
+
+def test_firing_the_trigger_checks_no_execute_but_creating_it_needs_the_owners(
+    litellm_db: LiteLLMDatabase,
+) -> None:
+    """So the revoke is from PUBLIC only: without its own EXECUTE, LiteLLM's migration fails."""
     with litellm_db.connect_app() as conn:
         conn.execute(
             sql.SQL("REVOKE EXECUTE ON FUNCTION {}() FROM PUBLIC, litellm").format(
@@ -73,10 +98,15 @@ def test_firing_the_trigger_checks_no_execute_privilege(litellm_db: LiteLLMDatab
         conn.execute(WRITE_THAT_FIRES_THE_TRIGGER)
         conn.execute('DELETE FROM "LiteLLM_MCPServerTable"')
         revisions = conn.execute(MCP_CATALOG_REVISIONS).fetchall()
+        with pytest.raises(errors.InsufficientPrivilege) as migration_refused:
+            conn.execute(_trigger_migration().read_text())
 
     assert acl == ([],)
     assert may_execute == (False,)
     assert revisions == [("mcp_catalog", 2)]
+    assert migration_refused.value.diag.message_primary == (
+        f"permission denied for function {LITELLM_TRIGGER_FUNCTION}"
+    )
 
 
 def test_grafana_ro_creates_temporary_tables_through_public_temporary(
@@ -205,6 +235,12 @@ def test_revoking_public_connect_on_other_databases_leaves_grafana_ro_litellms_o
         # libpq gives no SQLSTATE for a refused connection; the server's log line has it.
         assert f'42501 grafana_ro@{name} FATAL:  permission denied for database "{name}"' in log
     assert still_reads == (litellm_db.name, 0)
+
+
+def _trigger_migration() -> Path:
+    return next(
+        d / "migration.sql" for d in migration_dirs() if d.name.endswith(TRIGGER_MIGRATION)
+    )
 
 
 def _may_execute(conn: psycopg.Connection) -> tuple[bool]:
