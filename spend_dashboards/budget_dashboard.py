@@ -31,8 +31,9 @@ FILE_NAME = "litellm-budgets.json"
 CURRENT_STATE = (" Shows LiteLLM's budget state now; the dashboard's time range does not "
                  "change it.")
 KEY_BUDGET_RULE = (" A key's budget is its max_budget, else the max_budget of its "
-                   "LiteLLM_BudgetTable row (budget_id); keys with neither are unlimited. "
-                   "Expired keys are left out.")
+                   "LiteLLM_BudgetTable row (budget_id), plus a temporary increase "
+                   "(temp_budget_increase in its metadata) until its temp_budget_expiry; "
+                   "keys with neither budget are unlimited. Expired keys are left out.")
 
 
 def build(datasource_uid: str) -> DashboardDraft:
@@ -61,15 +62,18 @@ def build(datasource_uid: str) -> DashboardDraft:
     draft.panel(closest_keys, "Keys closest to their budget",
                 budget_sql.KEYS_CLOSEST_TO_BUDGET)
     key_table = table_panel(
-        "Each key's budget, where it comes from (the key itself or a budget_id), its spend "
-        "this period (LiteLLM_VerificationToken.spend, set back to 0 at each reset), what "
-        "remains (negative when over budget), the share used, and how often and when it "
-        "next resets: on the key's own budget_duration when it has one, else with its "
-        "LiteLLM_BudgetTable row (budget_id), else never. Keys show by alias, else by "
-        "masked name, never by their hash." + KEY_BUDGET_RULE
-        + CURRENT_STATE, SPEND,
-        {"Utilisation": UTILISATION, "Next reset": TIMESTAMP}, sort_by="Utilisation",
-        height=12)
+        "Each key's budget, where it comes from (the key itself or a budget_id, '+ "
+        "temporary increase' while one applies), its spend this period "
+        "(LiteLLM_VerificationToken.spend, set back to 0 at each reset), what remains "
+        "(negative when over budget), the share used, how often and when it next resets "
+        "(on the key's own budget_duration when it has one, else with its "
+        "LiteLLM_BudgetTable row, else never), and until when a temporary increase "
+        "applies. An increase that is not a number, or an expiry that is not an ISO-8601 "
+        "date and time, adds nothing: the key shows its base budget, though LiteLLM "
+        "fails its requests' authentication. Keys show by alias, else by masked name, "
+        "never by their hash." + KEY_BUDGET_RULE + CURRENT_STATE, SPEND,
+        {"Utilisation": UTILISATION, "Next reset": TIMESTAMP, "Increase until": TIMESTAMP},
+        sort_by="Utilisation", height=12)
     show_null_as(key_table, ["Budget", "Remaining"], UNLIMITED)
     show_null_as(key_table, ["Utilisation"], "no budget")
     draft.panel(key_table, "Key budgets", budget_sql.KEY_BUDGETS)

@@ -1,8 +1,10 @@
 """A small LiteLLM database whose right answers are known by construction.
 
 Three teams, a budget table with and without a max_budget, keys of every budget kind
-(own budget, budget from budget_id, none, over budget, zero, expired) and of every reset
-schedule (their own, their budget row's, none), a deleted key,
+(own budget, budget from budget_id, none, over budget, zero, expired), of every reset
+schedule (their own, their budget row's, none) and with a temporary budget increase in
+their metadata (active, lapsed, on a budget row's budget, on no budget, malformed), a
+deleted key,
 requests on four UTC days including exactly at midnight and a millisecond before it,
 failures, a request logged without a status, a tool call without a model, and the last
 minutes of today only in
@@ -71,6 +73,8 @@ class Key:
     budget_reset_at: datetime | None = None
     expires: datetime | None = None
     user_id: str = "user-1"
+    metadata: dict[str, object] | None = None
+    """The key's metadata, where LiteLLM's /key/update keeps a temporary budget increase."""
 
     @property
     def token(self) -> str:
@@ -135,6 +139,25 @@ KEYS = [
     # on that schedule, not the row's.
     Key("own-schedule", "own-schedule", "sk-...o8mn", "team-ops", spend=1.25,
         budget_id="tier-small", budget_duration="30d", budget_reset_at=datetime(2026, 3, 31)),
+    # Over its own 10 USD but within 10 + 5 until 1 January 2999 (midnight UTC, written
+    # with an offset as LiteLLM's /key/update writes it): not over budget.
+    Key("boosted", "boosted", "sk-...t1qr", "team-support", spend=12.0, max_budget=10.0,
+        metadata={"temp_budget_increase": 5.0,
+                  "temp_budget_expiry": "2999-01-01T05:30:00+05:30"}),
+    # Its increase ran out in 2000, so its own 2 USD holds and it is over budget.
+    Key("boost-lapsed", "boost-lapsed", "sk-...u2st", None, spend=3.5, max_budget=2.0,
+        metadata={"temp_budget_increase": 4.0, "temp_budget_expiry": "2000-01-01T00:00:00"}),
+    # No max_budget of its own: LiteLLM copies tier-small's 10 USD into the key's budget
+    # before it adds the increase, so 10 + 5 holds; the date alone means midnight UTC.
+    Key("tier-boosted", "tier-boosted", "sk-...v3uv", None, spend=11.0,
+        budget_id="tier-small",
+        metadata={"temp_budget_increase": 5.0, "temp_budget_expiry": "2999-01-01"}),
+    # No budget anywhere: LiteLLM adds an increase only to a budget, so it stays unlimited.
+    Key("unbudgeted-boost", "unbudgeted-boost", "sk-...w4wx", None, spend=1.0,
+        metadata={"temp_budget_increase": 5.0, "temp_budget_expiry": "2999-01-01"}),
+    # Values LiteLLM cannot use (it fails this key's authentication): no increase shows.
+    Key("garbled-boost", "garbled-boost", "sk-...x5yz", "team-support", spend=2.0,
+        max_budget=4.0, metadata={"temp_budget_increase": "abc", "temp_budget_expiry": "soon"}),
 ]
 
 MIDNIGHT_BEFORE = timedelta(milliseconds=1)
@@ -205,10 +228,11 @@ def insert_catalog(conn: psycopg.Connection) -> None:
         cur.executemany(
             'INSERT INTO "LiteLLM_VerificationToken" (token, key_name, key_alias, team_id,'
             " user_id, spend, total_spend, max_budget, budget_id, budget_duration,"
-            " budget_reset_at, expires, models)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '{}')",
+            " budget_reset_at, expires, metadata, models)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '{}')",
             [(k.token, k.key_name, k.alias, k.team_id, k.user_id, k.spend, k.spend + 100,
-              k.max_budget, k.budget_id, k.budget_duration, k.budget_reset_at, k.expires)
+              k.max_budget, k.budget_id, k.budget_duration, k.budget_reset_at, k.expires,
+              json.dumps(k.metadata or {}))
              for k in KEYS])
 
 

@@ -130,7 +130,7 @@ def test_units_are_usd_for_spend_short_for_counts_and_percent_for_shares() -> No
         "Keys at or over budget": {"*": "short"},
         "Keys closest to their budget": {"*": "percentunit"},
         "Key budgets": {"*": "currencyUSD", "Utilisation": "percentunit",
-                        "Next reset": "dateTimeAsIso"},
+                        "Next reset": "dateTimeAsIso", "Increase until": "dateTimeAsIso"},
         "Teams at or over budget": {"*": "short"},
         "Teams closest to their budget": {"*": "percentunit"},
         "Team budgets": {"*": "currencyUSD", "Utilisation": "percentunit",

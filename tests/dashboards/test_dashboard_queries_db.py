@@ -3,6 +3,7 @@ pinned schema against data whose right answers are known by construction."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
@@ -293,21 +294,34 @@ def test_tokens_and_cost_per_1k_tokens_by_model(grafana: psycopg.Connection) -> 
 BUDGETS = "litellm-budgets"
 
 
+FAR_FUTURE = datetime(2999, 1, 1)
+"""Midnight UTC starting 2999: when the seed's active increases end."""
+
+
 def test_key_budgets_come_from_the_key_else_its_budget_row_and_none_is_unlimited(
         grafana: psycopg.Connection) -> None:
     assert plain(run(grafana, BUDGETS, panel("Key budgets", BUDGETS).sql)) == [
-        ("support-bot", "Support", "key", 4.0, 6.0, -2.0, 1.5, "30d", datetime(2026, 4, 1)),
-        ("sk-...cdef", "team-ops", "key", 0.0, 0.0, 0.0, 1.0, None, None),
+        ("boost-lapsed", "(no team)", "key", 2.0, 3.5, -1.5, 1.75, None, None, None),
+        ("support-bot", "Support", "key", 4.0, 6.0, -2.0, 1.5, "30d", datetime(2026, 4, 1),
+         None),
+        ("sk-...cdef", "team-ops", "key", 0.0, 0.0, 0.0, 1.0, None, None, None),
+        ("boosted", "Support", "key + temporary increase", 15.0, 12.0, 3.0, 0.8, None, None,
+         FAR_FUTURE),
         ("sk-...wxyz", "Research", "budget tier-small", 10.0, 7.5, 2.5, 0.75, "1d",
-         datetime(2026, 3, 11)),
-        ("capped-tier", "Support", "key", 8.0, 3.0, 5.0, 0.375, "1d", datetime(2026, 3, 11)),
+         datetime(2026, 3, 11), None),
+        ("tier-boosted", "(no team)", "budget tier-small + temporary increase", 15.0, 11.0,
+         4.0, 11.0 / 15.0, "1d", datetime(2026, 3, 11), FAR_FUTURE),
+        ("garbled-boost", "Support", "key", 4.0, 2.0, 2.0, 0.5, None, None, None),
+        ("capped-tier", "Support", "key", 8.0, 3.0, 5.0, 0.375, "1d", datetime(2026, 3, 11),
+         None),
         ("research-bot", "Research", "key", 20.0, 5.0, 15.0, 0.25, "7d",
-         datetime(2026, 3, 15)),
+         datetime(2026, 3, 15), None),
         ("own-schedule", "team-ops", "budget tier-small", 10.0, 1.25, 8.75, 0.125, "30d",
-         datetime(2026, 3, 31)),
+         datetime(2026, 3, 31), None),
         # No budget anywhere: NULL budget, remaining and utilisation, never 0.
-        ("batch-jobs", "(no team)", None, None, 30.0, None, None, None, None),
-        ("limits-only", "team-ops", None, None, 0.5, None, None, None, None),
+        ("batch-jobs", "(no team)", None, None, 30.0, None, None, None, None, None),
+        ("limits-only", "team-ops", None, None, 0.5, None, None, None, None, None),
+        ("unbudgeted-boost", "(no team)", None, None, 1.0, None, None, None, None, None),
     ]
 
 
@@ -318,7 +332,8 @@ def test_a_key_resets_on_its_own_budget_duration_else_with_its_budget_row(
     # (tier-small: daily, next on 11 March), whichever of the two its max_budget comes
     # from. limits-only's row has no budget_duration, and batch-jobs has neither.
     rows = run(grafana, BUDGETS, panel("Key budgets", BUDGETS).sql)
-    assert {key: (every, next_reset) for key, *_, every, next_reset in rows} == {
+    resets = {key: (every, next_reset) for key, *_, every, next_reset, _until in rows}
+    assert {key: reset for key, reset in resets.items() if "boost" not in key} == {
         "research-bot": ("7d", datetime(2026, 3, 15)),
         "support-bot": ("30d", datetime(2026, 4, 1)),
         "sk-...wxyz": ("1d", datetime(2026, 3, 11)),
@@ -332,9 +347,139 @@ def test_a_key_resets_on_its_own_budget_duration_else_with_its_budget_row(
 
 def test_keys_closest_to_and_over_their_budget(grafana: psycopg.Connection) -> None:
     assert plain(run(grafana, BUDGETS, panel("Keys closest to their budget", BUDGETS).sql)) == [
-        ("support-bot", 1.5), ("sk-...cdef", 1.0), ("sk-...wxyz", 0.75),
+        ("boost-lapsed", 1.75), ("support-bot", 1.5), ("sk-...cdef", 1.0), ("boosted", 0.8),
+        ("sk-...wxyz", 0.75), ("tier-boosted", 11.0 / 15.0), ("garbled-boost", 0.5),
         ("capped-tier", 0.375), ("research-bot", 0.25), ("own-schedule", 0.125)]
-    assert run(grafana, BUDGETS, panel("Keys at or over budget", BUDGETS).sql) == [(2,)]
+    # support-bot, sk-...cdef and boost-lapsed; boosted and tier-boosted are over their
+    # base budget but within its temporary increase.
+    assert run(grafana, BUDGETS, panel("Keys at or over budget", BUDGETS).sql) == [(3,)]
+
+
+# --- Temporary budget increases -----------------------------------------------------------
+
+
+def _key_budgets(conn: psycopg.Connection) -> dict[str, tuple[Any, ...]]:
+    """Key budgets by key: Budget from, Budget, Remaining, Utilisation, Increase until."""
+    return {key: (source, budget, remaining, share, until) for
+            key, _, source, budget, _, remaining, share, _, _, until
+            in plain(run(conn, BUDGETS, panel("Key budgets", BUDGETS).sql))}
+
+
+def test_an_active_increase_raises_the_budget_until_its_expiry(
+        grafana: psycopg.Connection) -> None:
+    # boosted: 10 USD of its own + 5 until 2999-01-01T05:30:00+05:30, which is midnight
+    # UTC; spent 12, so over its own budget but not over the raised one.
+    assert _key_budgets(grafana)["boosted"] == (
+        "key + temporary increase", 15.0, 3.0, 0.8, FAR_FUTURE)
+    assert ("boosted", 0.8) in run(
+        grafana, BUDGETS, panel("Keys closest to their budget", BUDGETS).sql)
+    assert run(grafana, BUDGETS, panel("Keys at or over budget", BUDGETS).sql,
+               chosen={"key": ["boosted"]}) == [(0,)]
+
+
+def test_a_lapsed_increase_leaves_the_key_s_own_budget(grafana: psycopg.Connection) -> None:
+    assert _key_budgets(grafana)["boost-lapsed"] == ("key", 2.0, -1.5, 1.75, None)
+    assert run(grafana, BUDGETS, panel("Keys at or over budget", BUDGETS).sql,
+               chosen={"key": ["boost-lapsed"]}) == [(1,)]
+
+
+def test_an_increase_raises_a_budget_row_s_budget_and_never_creates_one(
+        grafana: psycopg.Connection) -> None:
+    # LiteLLM copies the budget row's max_budget into the key's before it adds the
+    # increase, and adds none to a key without any budget.
+    budgets = _key_budgets(grafana)
+    assert budgets["tier-boosted"] == (
+        "budget tier-small + temporary increase", 15.0, 4.0, 11.0 / 15.0, FAR_FUTURE)
+    assert budgets["unbudgeted-boost"] == (None, None, None, None, None)
+    assert run(grafana, BUDGETS, panel("Keys at or over budget", BUDGETS).sql,
+               chosen={"key": ["tier-boosted", "unbudgeted-boost"]}) == [(0,)]
+
+
+def test_malformed_increase_values_add_nothing(grafana: psycopg.Connection) -> None:
+    # garbled-boost: increase "abc", expiry "soon"; LiteLLM fails such a key's
+    # authentication, and the panels show its own budget.
+    assert _key_budgets(grafana)["garbled-boost"] == ("key", 4.0, 2.0, 0.5, None)
+
+
+def test_a_zone_less_expiry_is_utc_whatever_the_session_time_zone(
+        grafana: psycopg.Connection) -> None:
+    grafana.execute("SET TimeZone = 'Pacific/Kiritimati'")
+    budgets = _key_budgets(grafana)
+    assert budgets["tier-boosted"][-1] == FAR_FUTURE  # written "2999-01-01"
+    assert budgets["boosted"][-1] == FAR_FUTURE  # written "2999-01-01T05:30:00+05:30"
+
+
+# The forms of expiry that LiteLLM (datetime.fromisoformat) and PostgreSQL read alike raise
+# the budget; values either refuses, and the few forms only Python reads, add nothing.
+# Each is on a key of 8 USD that spent 9, with an increase of 5.
+EXPIRY_FORMS = {
+    "2999-01-01": True,
+    "2999-01-01T10:00": True,
+    "2999-01-01 10:00:00": True,
+    "2999-01-01t10:00:00.5": True,
+    "2999-01-01T10:00:00.123456": True,
+    "2999-01-01T10:00:00.1234567": True,
+    "2999-01-01T10:00:00Z": True,
+    "2999-01-01T10:00:00+05": True,
+    "2999-01-01T10:00:00-0530": True,
+    "2999-01-01T10:00:00.123456+15:59": True,
+    "2000-01-01T10:00:00+00:00": False,
+    "soon": False,
+    "": False,
+    "2999-02-29T00:00:00": False,
+    "2999-04-31": False,
+    "2999-13-01": False,
+    "2999-01-01T24:00:00": False,
+    "2999-01-01T10:60:00": False,
+    "2999-01-01T10:00:60": False,
+    "0000-01-01": False,
+    " 2999-01-01": False,
+    "2999-01-01\n": False,
+    # Only LiteLLM reads these three; the panels show such a key without its increase.
+    "2999-01-01T10:00:00+16:00": False,
+    "2999-01-01T10": False,
+    "29990101T100000": False,
+}
+RAW_METADATA = {
+    "leap day": ('{"temp_budget_increase": 5, "temp_budget_expiry": "2996-02-29"}', True),
+    "number expiry": ('{"temp_budget_increase": 5, "temp_budget_expiry": 29990101}', False),
+    "null expiry": ('{"temp_budget_increase": 5, "temp_budget_expiry": null}', False),
+    "no expiry": ('{"temp_budget_increase": 5}', False),
+    "no increase": ('{"temp_budget_expiry": "2999-01-01"}', False),
+    "zero": ('{"temp_budget_increase": 0, "temp_budget_expiry": "2999-01-01"}', False),
+    "null increase": ('{"temp_budget_increase": null, "temp_budget_expiry": "2999-01-01"}',
+                      False),
+    "string number": ('{"temp_budget_increase": "5", "temp_budget_expiry": "2999-01-01"}',
+                      False),
+    "true": ('{"temp_budget_increase": true, "temp_budget_expiry": "2999-01-01"}', False),
+    "array": ('{"temp_budget_increase": [5], "temp_budget_expiry": "2999-01-01"}', False),
+    "beyond a double": (
+        '{"temp_budget_increase": 1e400, "temp_budget_expiry": "2999-01-01"}', False),
+    "below a double": (
+        '{"temp_budget_increase": 1e-400, "temp_budget_expiry": "2999-01-01"}', False),
+    "metadata an array": ('[1, 2]', False),
+    "metadata a string": ('"temp_budget_increase"', False),
+}
+
+
+def test_no_metadata_value_makes_a_key_panel_fail_and_only_usable_ones_raise_the_budget(
+        litellm_db) -> None:  # type: ignore[no-untyped-def]
+    cases = {f"expiry {expiry!r}": (json.dumps({"temp_budget_increase": 5,
+                                                "temp_budget_expiry": expiry}), applies)
+             for expiry, applies in EXPIRY_FORMS.items()} | RAW_METADATA
+    with litellm_db.connect_app() as conn:
+        conn.cursor().executemany(
+            'INSERT INTO "LiteLLM_VerificationToken" (token, key_alias, spend, max_budget,'
+            " metadata, models) VALUES (%s, %s, 9, 8, %s, '{}')",
+            [(litellm_seed.token(name), name, metadata)
+             for name, (metadata, _) in cases.items()])
+    with litellm_db.connect_grafana() as conn:
+        budgets = {key: budget for key, (_, budget, *_) in _key_budgets(conn).items()}
+        over = run(conn, BUDGETS, panel("Keys at or over budget", BUDGETS).sql)
+        closest = run(conn, BUDGETS, panel("Keys closest to their budget", BUDGETS).sql)
+    assert budgets == {name: 13.0 if applies else 8.0 for name, (_, applies) in cases.items()}
+    assert over == [(sum(not applies for _, applies in cases.values()),)]
+    assert len(closest) == 10
 
 
 def test_key_budgets_follow_the_team_and_key_selection(grafana: psycopg.Connection) -> None:
@@ -368,7 +513,8 @@ def test_variables_offer_teams_keys_by_name_and_recorded_models(
         ("team-research", "Research"), ("team-support", "Support"), ("team-ops", "team-ops")}
     assert {name for (name,) in run(grafana, SPEND, panel("$key").sql)} == {
         "research-bot", "sk-...wxyz", "support-bot", "batch-jobs", "limits-only",
-        "expired-key", "sk-...cdef", "capped-tier", "own-schedule"}
+        "expired-key", "sk-...cdef", "capped-tier", "own-schedule", "boosted", "boost-lapsed",
+        "tier-boosted", "unbudgeted-boost", "garbled-boost"}
     assert {name for (name,) in run(grafana, SPEND, panel("$key").sql,
                                     chosen={"team": ["team-ops"]})} == {
         "limits-only", "sk-...cdef", "own-schedule"}
