@@ -10,6 +10,7 @@ import hashlib
 
 import psycopg
 import pytest
+from litellm_trigger import DIRECT_CALL, TRIGGER_FUNCTION, may_execute
 from one_request_seed import seed_one_request
 from psycopg import errors, sql
 
@@ -17,7 +18,6 @@ import spend_dashboards
 from pgsandbox.litellm_schema import LiteLLMDatabase
 from pgsandbox.panel_queries import TimeRange, panel_queries
 
-LITELLM_TRIGGER_FUNCTION = "litellm_bump_mcp_catalog_revision"
 
 # Statements grafana_ro must not be able to run, by the behaviour each would allow.
 REFUSED_WITH_INSUFFICIENT_PRIVILEGE = {
@@ -47,7 +47,7 @@ REFUSED_WITH_INSUFFICIENT_PRIVILEGE = {
     "create_trusted_extension": "CREATE EXTENSION pgcrypto",
     "create_untrusted_extension": "CREATE EXTENSION dblink",
     "replace_litellm_trigger_function": (
-        f"CREATE OR REPLACE FUNCTION {LITELLM_TRIGGER_FUNCTION}() RETURNS trigger"
+        f"CREATE OR REPLACE FUNCTION {TRIGGER_FUNCTION}() RETURNS trigger"
         " LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$"
     ),
     "fire_litellm_trigger_by_writing_its_table": (
@@ -206,7 +206,7 @@ def test_litellm_defines_one_function_a_security_invoker_trigger(
             " WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')"
         ).fetchall()
 
-    assert functions == [(LITELLM_TRIGGER_FUNCTION, "trigger", False, "litellm")]
+    assert functions == [(TRIGGER_FUNCTION, "trigger", False, "litellm")]
 
 
 def test_calling_litellm_trigger_function_directly_is_refused(
@@ -217,20 +217,16 @@ def test_calling_litellm_trigger_function_directly_is_refused(
     That is harmless: PostgreSQL refuses to run a function returning `trigger` anywhere but
     in a trigger, before its body starts, so the body's write to LiteLLM_Config never happens.
     """
-    call = sql.SQL("SELECT {}()").format(sql.Identifier(LITELLM_TRIGGER_FUNCTION))
-
     with litellm_db.connect_grafana() as conn:
-        may_execute = conn.execute(
-            "SELECT has_function_privilege(%s, 'EXECUTE')", (f"{LITELLM_TRIGGER_FUNCTION}()",)
-        ).fetchone()
+        grafana_may_execute = may_execute(conn)
         with pytest.raises(errors.FeatureNotSupported) as refused:
-            conn.execute(call)
+            conn.execute(DIRECT_CALL)
     with litellm_db.connect_superuser() as conn:
         revisions = conn.execute(
             'SELECT param_name, reload_revision FROM "LiteLLM_Config"'
         ).fetchall()
 
-    assert may_execute == (True,)
+    assert grafana_may_execute == (True,)
     assert revisions == []
     assert refused.value.sqlstate == "0A000"
     assert refused.value.diag.message_primary == (

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from litellm_trigger import DIRECT_CALL, TRIGGER_FUNCTION, may_execute, revoke_execute
 from one_request_seed import seed_one_request
 from psycopg import errors, sql
 
 from pgsandbox.litellm_schema import LiteLLMDatabase, migration_dirs
 from pgsandbox.panel_queries import TimeRange, panel_queries
 
-LITELLM_TRIGGER_FUNCTION = "litellm_bump_mcp_catalog_revision"
-"""LiteLLM's one function: a statement trigger on LiteLLM_MCPServerTable."""
 TRIGGER_MIGRATION = "_add_mcp_catalog_revision_trigger"
 """The end of the name of the LiteLLM migration that creates the function and its trigger."""
 
@@ -34,28 +33,23 @@ OTHER_DATABASES = ("postgres", "template1")
 def test_revoking_public_execute_refuses_the_trigger_function_but_litellm_writes_fire_it(
     litellm_db: LiteLLMDatabase,
 ) -> None:
-    call = sql.SQL("SELECT {}()").format(sql.Identifier(LITELLM_TRIGGER_FUNCTION))
     with litellm_db.connect_app() as conn:
         # What the operator runs, as the function's owner (LiteLLM's role).
-        conn.execute(
-            sql.SQL("REVOKE EXECUTE ON FUNCTION {}() FROM PUBLIC").format(
-                sql.Identifier(LITELLM_TRIGGER_FUNCTION)
-            )
-        )
+        revoke_execute(conn, "PUBLIC")
 
     with litellm_db.connect_grafana() as conn:
-        grafana_may_execute = _may_execute(conn)
+        grafana_may_execute = may_execute(conn)
         with pytest.raises(errors.InsufficientPrivilege) as refused:
-            conn.execute(call)
+            conn.execute(DIRECT_CALL)
     with litellm_db.connect_app() as conn:
-        litellm_may_execute = _may_execute(conn)
+        litellm_may_execute = may_execute(conn)
         conn.execute(WRITE_THAT_FIRES_THE_TRIGGER)
         revisions = conn.execute(MCP_CATALOG_REVISIONS).fetchall()
 
     assert grafana_may_execute == (False,)
     assert refused.value.sqlstate == "42501"
     assert refused.value.diag.message_primary == (
-        f"permission denied for function {LITELLM_TRIGGER_FUNCTION}"
+        f"permission denied for function {TRIGGER_FUNCTION}"
     )
     assert litellm_may_execute == (True,)
     assert revisions == [("mcp_catalog", 1)]
@@ -66,16 +60,12 @@ def test_public_execute_stays_revoked_when_litellms_trigger_migration_runs_again
 ) -> None:
     """The migration's CREATE OR REPLACE FUNCTION keeps the privileges the function has."""
     with litellm_db.connect_app() as conn:
-        conn.execute(
-            sql.SQL("REVOKE EXECUTE ON FUNCTION {}() FROM PUBLIC").format(
-                sql.Identifier(LITELLM_TRIGGER_FUNCTION)
-            )
-        )
+        revoke_execute(conn, "PUBLIC")
         conn.execute(_trigger_migration().read_text())
         conn.execute(WRITE_THAT_FIRES_THE_TRIGGER)
         revisions = conn.execute(MCP_CATALOG_REVISIONS).fetchall()
     with litellm_db.connect_grafana() as conn:
-        grafana_may_execute = _may_execute(conn)
+        grafana_may_execute = may_execute(conn)
 
     assert grafana_may_execute == (False,)
     assert revisions == [("mcp_catalog", 1)]
@@ -86,15 +76,11 @@ def test_firing_the_trigger_checks_no_execute_but_creating_it_needs_the_owners(
 ) -> None:
     """So the revoke is from PUBLIC only: without its own EXECUTE, LiteLLM's migration fails."""
     with litellm_db.connect_app() as conn:
-        conn.execute(
-            sql.SQL("REVOKE EXECUTE ON FUNCTION {}() FROM PUBLIC, litellm").format(
-                sql.Identifier(LITELLM_TRIGGER_FUNCTION)
-            )
-        )
+        revoke_execute(conn, "PUBLIC, litellm")
         acl = conn.execute(
-            "SELECT proacl::text[] FROM pg_proc WHERE proname = %s", (LITELLM_TRIGGER_FUNCTION,)
+            "SELECT proacl::text[] FROM pg_proc WHERE proname = %s", (TRIGGER_FUNCTION,)
         ).fetchone()
-        may_execute = _may_execute(conn)
+        litellm_may_execute = may_execute(conn)
         conn.execute(WRITE_THAT_FIRES_THE_TRIGGER)
         conn.execute('DELETE FROM "LiteLLM_MCPServerTable"')
         revisions = conn.execute(MCP_CATALOG_REVISIONS).fetchall()
@@ -102,10 +88,10 @@ def test_firing_the_trigger_checks_no_execute_but_creating_it_needs_the_owners(
             conn.execute(_trigger_migration().read_text())
 
     assert acl == ([],)
-    assert may_execute == (False,)
+    assert litellm_may_execute == (False,)
     assert revisions == [("mcp_catalog", 2)]
     assert migration_refused.value.diag.message_primary == (
-        f"permission denied for function {LITELLM_TRIGGER_FUNCTION}"
+        f"permission denied for function {TRIGGER_FUNCTION}"
     )
 
 
@@ -241,12 +227,6 @@ def _trigger_migration() -> Path:
     return next(
         d / "migration.sql" for d in migration_dirs() if d.name.endswith(TRIGGER_MIGRATION)
     )
-
-
-def _may_execute(conn: psycopg.Connection) -> tuple[bool]:
-    return conn.execute(
-        "SELECT has_function_privilege(%s, 'EXECUTE')", (f"{LITELLM_TRIGGER_FUNCTION}()",)
-    ).fetchone()
 
 
 def _current_database(db: LiteLLMDatabase, name: str) -> str:
