@@ -124,26 +124,26 @@ def local_call_faults(caller: dict[str, Any], root: Path) -> list[str]:
             continue
         contract = on["workflow_call"] or {}
 
-        inputs = {name: spec or {} for name, spec in (contract.get("inputs") or {}).items()}
-        given = job.get("with") or {}
-        faults += [f"{where}.with.{name}: {ref} declares no such input; it declares "
-                   f"{', '.join(sorted(inputs)) or 'none'}"
-                   for name in given if name not in inputs]
-        faults += [f"{where}.with: required input {name} of {ref} is not given"
-                   for name, spec in inputs.items()
-                   if spec.get("required") and "default" not in spec and name not in given]
-
-        if job.get("secrets") == "inherit":
-            continue
-        secrets = {name: spec or {} for name, spec in (contract.get("secrets") or {}).items()}
-        passed = job.get("secrets") or {}
-        faults += [f"{where}.secrets.{name}: {ref} declares no such secret; it declares "
-                   f"{', '.join(sorted(secrets)) or 'none'}"
-                   for name in passed if name not in secrets]
-        faults += [f"{where}.secrets: required secret {name} of {ref} is not passed"
-                   for name, spec in secrets.items()
-                   if spec.get("required") and name not in passed]
+        faults += _contract_faults(f"{where}.with", ref, "input", "given",
+                                   contract.get("inputs"), job.get("with"))
+        if job.get("secrets") != "inherit":
+            faults += _contract_faults(f"{where}.secrets", ref, "secret", "passed",
+                                       contract.get("secrets"), job.get("secrets"))
     return faults
+
+
+def _contract_faults(where: str, ref: str, kind: str, verb: str,
+                     declared: dict[str, Any] | None, given: dict[str, Any] | None) -> list[str]:
+    """Names given that `ref` does not declare, and required ones (without default) not given."""
+    declared = {name: spec or {} for name, spec in (declared or {}).items()}
+    given = given or {}
+    unknown = [f"{where}.{name}: {ref} declares no such {kind}; it declares "
+               f"{', '.join(sorted(declared)) or 'none'}"
+               for name in given if name not in declared]
+    missing = [f"{where}: required {kind} {name} of {ref} is not {verb}"
+               for name, spec in declared.items()
+               if spec.get("required") and "default" not in spec and name not in given]
+    return unknown + missing
 
 
 def run_steps(data: dict[str, Any]) -> list[tuple[str, str]]:
